@@ -1,0 +1,200 @@
+package api
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/matcare/matcare/fhir"
+	"github.com/matcare/matcare/service"
+)
+
+// searchParam is a search parameter every served type supports in this
+// release; the table feeds parsing and the CapabilityStatement.
+type searchParam struct {
+	Name, Type, Doc string
+}
+
+var searchParams = []searchParam{
+	{"_id", "token", "Logical id of the resource; comma-separated values are ORed"},
+	{"_lastUpdated", "date", "When the resource version last changed; prefixes eq, ne, gt, lt, ge, le, sa, eb"},
+}
+
+// controlParams are result parameters understood by search.
+var controlParams = map[string]bool{"_count": true, "_total": true, "_cursor": true, "_format": true, "_pretty": true}
+
+// searchCursor resumes a search after an id.
+type searchCursor struct {
+	After string `json:"a"`
+}
+
+func (s *Server) search(c echo.Context) error {
+	typ, err := knownType(c)
+	if err != nil {
+		return err
+	}
+	if err := negotiate(c); err != nil {
+		return err
+	}
+	q := service.SearchQuery{Type: typ}
+	if q.Count, err = parseCount(c); err != nil {
+		return err
+	}
+	var ignored []string
+	params := c.QueryParams()
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		values := params[name]
+		switch name {
+		case "_id":
+			for i, v := range values {
+				ids := splitValues(v)
+				if i == 0 {
+					q.IDs = ids
+				} else {
+					q.IDs = intersect(q.IDs, ids)
+					if len(q.IDs) == 0 {
+						q.IDs = []string{""} // AND of disjoint sets: nothing matches
+					}
+				}
+			}
+		case "_lastUpdated":
+			for _, v := range values {
+				b, err := parseDateBound(v)
+				if err != nil {
+					return fhir.Errorf(r4.IssueTypeValue, "", "_lastUpdated: %s", err)
+				}
+				q.LastUpdated = append(q.LastUpdated, b)
+			}
+		default:
+			if !controlParams[name] {
+				ignored = append(ignored, name)
+			}
+		}
+	}
+	prefer := parsePrefer(c)
+	if len(ignored) > 0 && prefer.Strict {
+		return fhir.Errorf(r4.IssueTypeNotSupported, "", "unknown or unsupported search parameter(s): %s", strings.Join(ignored, ", "))
+	}
+	total := c.QueryParam("_total")
+	switch total {
+	case "", "none", "estimate", "accurate":
+	default:
+		return fhir.Errorf(r4.IssueTypeValue, "", "_total must be none, estimate or accurate, not %q", total)
+	}
+	if v := c.QueryParam("_cursor"); v != "" {
+		var cur searchCursor
+		if err := decodeCursor(v, &cur); err != nil {
+			return err
+		}
+		q.AfterID = cur.After
+	}
+	ctx := c.Request().Context()
+	b := newBundle("searchset")
+	var recs []service.Record
+	if q.Count > 0 {
+		if recs, err = s.resources.Search(ctx, q); err != nil {
+			return err
+		}
+	}
+	next := ""
+	if len(recs) > q.Count {
+		recs = recs[:q.Count]
+		next = encodeCursor(searchCursor{After: recs[len(recs)-1].ID})
+	}
+	switch {
+	case q.Count == 0 || total == "accurate" || total == "estimate":
+		n, err := s.resources.Count(ctx, q)
+		if err != nil {
+			return err
+		}
+		b.Total = &n
+	case total == "" && next == "" && q.AfterID == "":
+		n := int64(len(recs)) // the whole result is on this page
+		b.Total = &n
+	}
+	for _, r := range recs {
+		b.Entry = append(b.Entry, entry{FullURL: s.cfg.BaseURL + "/" + r.Type + "/" + r.ID, Resource: r.Body, Search: &entrySearch{Mode: "match"}})
+	}
+	if len(ignored) > 0 {
+		oo := fhir.Outcome(fhir.Issue{Severity: r4.IssueSeverityWarning, Code: r4.IssueTypeNotSupported,
+			Diagnostics: "ignored unknown or unsupported search parameter(s): " + strings.Join(ignored, ", ")})
+		raw, err := jsonMarshal(oo)
+		if err != nil {
+			return err
+		}
+		b.Entry = append(b.Entry, entry{Resource: raw, Search: &entrySearch{Mode: "outcome"}})
+	}
+	s.pageLinks(c, b, "/"+typ, next)
+	return s.writeJSON(c, http.StatusOK, b)
+}
+
+// splitValues splits a parameter value on commas not escaped with a
+// backslash (search.html#escaping).
+func splitValues(s string) []string {
+	var out []string
+	var cur strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s):
+			i++
+			cur.WriteByte(s[i])
+		case s[i] == ',':
+			out = append(out, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(s[i])
+		}
+	}
+	return append(out, cur.String())
+}
+
+func intersect(a, b []string) []string {
+	in := map[string]bool{}
+	for _, x := range b {
+		in[x] = true
+	}
+	var out []string
+	for _, x := range a {
+		if in[x] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// parseDateBound reads a date search value with its prefix.
+func parseDateBound(v string) (service.TimeBound, error) {
+	op := "eq"
+	if len(v) >= 2 {
+		switch p := v[:2]; p {
+		case "eq", "ne", "gt", "lt", "ge", "le", "sa", "eb":
+			op, v = p, v[2:]
+		case "ap":
+			return service.TimeBound{}, errString("the ap prefix is not supported")
+		}
+	}
+	lo, hi, err := fhir.DateRange(v, time.UTC)
+	if err != nil {
+		return service.TimeBound{}, err
+	}
+	switch op {
+	case "sa":
+		op = "gt"
+	case "eb":
+		op = "lt"
+	}
+	return service.TimeBound{Op: op, Lo: lo, Hi: hi}, nil
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }

@@ -1,0 +1,118 @@
+// Command matcare serves the matcare FHIR R4 API.
+//
+// With MONGODB_URI unset it runs an embedded MongoDB-wire server
+// (FerretDB on SQLite) keeping its data under MATCARE_DATA_DIR, so
+// `go run ./cmd/matcare` is all a developer needs. The README lists the
+// configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/matcare/matcare/api"
+	"github.com/matcare/matcare/repository"
+	"github.com/matcare/matcare/repository/embedded"
+	"github.com/matcare/matcare/service"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stderr, nil); err != nil {
+		fmt.Fprintf(os.Stderr, "matcare: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run is main without the process: tests call it with their own
+// environment and log writer, and cancel ctx to stop it. If ready is not
+// nil, the listening address is sent on it once the server accepts
+// connections.
+func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready chan<- string) error {
+	cfg, err := configFrom(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: cfg.logLevel}))
+
+	uri := cfg.mongoURI
+	var emb *embedded.Server
+	if uri == "" {
+		dir, err := filepath.Abs(filepath.Join(cfg.dataDir, "ferretdb"))
+		if err != nil {
+			return fmt.Errorf("MATCARE_DATA_DIR: %w", err)
+		}
+		emb, err = embedded.Start(ctx, embedded.Config{Dir: dir, Log: log})
+		if err != nil {
+			return fmt.Errorf("embedded storage: %w", err)
+		}
+		defer emb.Close()
+		uri = emb.URI()
+		log.InfoContext(ctx, "embedded storage started (MONGODB_URI unset)", "dir", dir)
+	}
+	store, err := repository.Open(ctx, log, uri, cfg.db, repository.Options{WriteTimeout: cfg.writeTimeout, Failpoint: cfg.failpoint})
+	if err != nil {
+		return err
+	}
+	defer store.Close(context.WithoutCancel(ctx))
+	if emb != nil {
+		if err := emb.IndexIDs(ctx, cfg.db); err != nil {
+			return fmt.Errorf("index embedded storage: %w", err)
+		}
+	}
+
+	handler := api.New(log, service.New(store), api.Config{
+		BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBodyBytes, Ping: store.Ping, Version: version,
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("MATCARE_ADDR: %w", err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "base_url", cfg.baseURL, "version", version)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	select {
+	case err := <-errc:
+		return err // never http.ErrServerClosed: Shutdown has not been called
+	case <-ctx.Done():
+	}
+	log.InfoContext(ctx, "shutting down", "grace", cfg.grace.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.InfoContext(ctx, "stopped")
+	return nil
+}

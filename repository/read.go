@@ -1,0 +1,242 @@
+package repository
+
+import (
+	"context"
+	"errors"
+	"sort"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/matcare/matcare/fhir"
+	"github.com/matcare/matcare/service"
+)
+
+// Current implements service.Store. It is one lookup by _id, which
+// FerretDB pushes down to SQLite (and the embedded server indexes).
+func (s *Store) Current(ctx context.Context, typ, id string) (service.Record, error) {
+	c, err := s.currentDoc(ctx, typ, id)
+	if err != nil {
+		return service.Record{}, err
+	}
+	return c.record(typ), nil
+}
+
+func (s *Store) currentDoc(ctx context.Context, typ, id string) (currentDoc, error) {
+	var c currentDoc
+	err := s.current(typ).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&c)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return c, service.ErrNotFound
+	}
+	if err != nil {
+		return c, s.storageErr("read current", err)
+	}
+	return c, nil
+}
+
+// Version implements service.Store: one lookup of the history entry, and
+// for a pending entry one of the current document, which decides whether
+// that version was committed.
+func (s *Store) Version(ctx context.Context, typ, id string, v int) (service.Record, error) {
+	var h historyDoc
+	err := s.history(typ).FindOne(ctx, bson.D{{Key: "_id", Value: historyID(id, v)}}).Decode(&h)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return service.Record{}, service.ErrNotFound
+	}
+	if err != nil {
+		return service.Record{}, s.storageErr("read version", err)
+	}
+	if h.State == pending {
+		c, err := s.currentDoc(ctx, typ, id)
+		if err != nil {
+			return service.Record{}, err
+		}
+		if c.V < v {
+			return service.Record{}, service.ErrNotFound
+		}
+	}
+	return h.record(typ), nil
+}
+
+// History implements service.Store.
+func (s *Store) History(ctx context.Context, q service.HistoryQuery) ([]service.Record, error) {
+	if q.ID != "" {
+		return s.instanceHistory(ctx, q)
+	}
+	types := []string{q.Type}
+	if q.Type == "" {
+		types = fhir.TypeNames()
+	}
+	var all []service.Record
+	for _, typ := range types {
+		recs, err := s.typeHistory(ctx, typ, q)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, recs...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Key().Less(all[j].Key()) })
+	if len(all) > q.Count+1 {
+		all = all[:q.Count+1]
+	}
+	return all, nil
+}
+
+// instanceHistory reads versions newest first by _id, one point lookup
+// each, which FerretDB serves from the index rather than by a scan.
+func (s *Store) instanceHistory(ctx context.Context, q service.HistoryQuery) ([]service.Record, error) {
+	c, err := s.currentDoc(ctx, q.Type, q.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := c.V
+	if q.After != nil {
+		v = min(v, q.After.Version-1)
+	}
+	var recs []service.Record
+	for ; v >= 1 && len(recs) < q.Count+1; v-- {
+		var h historyDoc
+		err := s.history(q.Type).FindOne(ctx, bson.D{{Key: "_id", Value: historyID(q.ID, v)}}).Decode(&h)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue // cannot happen unless removed by hand
+		}
+		if err != nil {
+			return nil, s.storageErr("read history", err)
+		}
+		if !q.Since.IsZero() && h.LU.Before(q.Since) {
+			break
+		}
+		recs = append(recs, h.record(q.Type))
+	}
+	return recs, nil
+}
+
+// typeHistory reads one type's entries after q.After in history order.
+func (s *Store) typeHistory(ctx context.Context, typ string, q service.HistoryQuery) ([]service.Record, error) {
+	filter := bson.D{}
+	if !q.Since.IsZero() {
+		filter = append(filter, bson.E{Key: "lu", Value: bson.D{{Key: "$gte", Value: q.Since}}})
+	}
+	after := q.After
+	var recs []service.Record
+	for {
+		f := filter
+		if after != nil {
+			if k := afterFilter(typ, *after); k != nil {
+				f = append(f[:len(f):len(f)], bson.E{Key: "$or", Value: k})
+			} else {
+				return recs, nil
+			}
+		}
+		cur, err := s.history(typ).Find(ctx, f, options.Find().
+			SetSort(bson.D{{Key: "lu", Value: -1}, {Key: "rid", Value: -1}, {Key: "v", Value: -1}}).
+			SetLimit(int64(q.Count+1-len(recs))))
+		if err != nil {
+			return nil, s.storageErr("read history", err)
+		}
+		var docs []historyDoc
+		if err := cur.All(ctx, &docs); err != nil {
+			return nil, s.storageErr("read history", err)
+		}
+		dropped := false
+		for _, h := range docs {
+			if h.State == pending {
+				c, err := s.currentDoc(ctx, typ, h.RID)
+				if err != nil && !errors.Is(err, service.ErrNotFound) {
+					return nil, err
+				}
+				if err != nil || c.V < h.V {
+					dropped = true // not committed: invisible
+					continue
+				}
+			}
+			recs = append(recs, h.record(typ))
+		}
+		if !dropped || len(docs) == 0 || len(recs) >= q.Count+1 {
+			return recs, nil
+		}
+		k := docs[len(docs)-1].record(typ).Key()
+		after = &k
+	}
+}
+
+// afterFilter is the $or of the conditions under which an entry of type
+// typ sorts after k; nil when none can.
+func afterFilter(typ string, k service.HistoryKey) bson.A {
+	or := bson.A{bson.D{{Key: "lu", Value: bson.D{{Key: "$lt", Value: k.LastUpdated}}}}}
+	switch {
+	case typ < k.Type:
+		or = append(or, bson.D{{Key: "lu", Value: k.LastUpdated}})
+	case typ == k.Type:
+		or = append(or,
+			bson.D{{Key: "lu", Value: k.LastUpdated}, {Key: "rid", Value: bson.D{{Key: "$lt", Value: k.ID}}}},
+			bson.D{{Key: "lu", Value: k.LastUpdated}, {Key: "rid", Value: k.ID}, {Key: "v", Value: bson.D{{Key: "$lt", Value: k.Version}}}})
+	}
+	return or
+}
+
+// Search implements service.Store.
+func (s *Store) Search(ctx context.Context, q service.SearchQuery) ([]service.Record, error) {
+	f := searchFilter(q)
+	if q.AfterID != "" {
+		f = append(f, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: q.AfterID}}})
+	}
+	cur, err := s.current(q.Type).Find(ctx, f, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(q.Count+1)))
+	if err != nil {
+		return nil, s.storageErr("search", err)
+	}
+	var docs []currentDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, s.storageErr("search", err)
+	}
+	recs := make([]service.Record, len(docs))
+	for i, d := range docs {
+		recs[i] = d.record(q.Type)
+	}
+	return recs, nil
+}
+
+// Count implements service.Store.
+func (s *Store) Count(ctx context.Context, q service.SearchQuery) (int64, error) {
+	n, err := s.current(q.Type).CountDocuments(ctx, searchFilter(q))
+	if err != nil {
+		return 0, s.storageErr("count", err)
+	}
+	return n, nil
+}
+
+func searchFilter(q service.SearchQuery) bson.D {
+	f := bson.D{{Key: "deleted", Value: false}}
+	var and bson.A
+	if len(q.IDs) > 0 {
+		and = append(and, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: q.IDs}}}})
+	}
+	for _, b := range q.LastUpdated {
+		and = append(and, timeCond("lu", b))
+	}
+	if len(and) > 0 {
+		f = append(f, bson.E{Key: "$and", Value: and})
+	}
+	return f
+}
+
+// timeCond is the filter for one bound on a time field.
+func timeCond(field string, b service.TimeBound) bson.D {
+	op := func(o string, t any) bson.D { return bson.D{{Key: field, Value: bson.D{{Key: o, Value: t}}}} }
+	switch b.Op {
+	case "gt":
+		return op("$gte", b.Hi)
+	case "ge":
+		return op("$gte", b.Lo)
+	case "lt":
+		return op("$lt", b.Lo)
+	case "le":
+		return op("$lt", b.Hi)
+	case "ne":
+		return bson.D{{Key: "$or", Value: bson.A{op("$lt", b.Lo), op("$gte", b.Hi)}}}
+	default: // eq
+		return bson.D{{Key: "$and", Value: bson.A{op("$gte", b.Lo), op("$lt", b.Hi)}}}
+	}
+}
+

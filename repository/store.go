@@ -1,0 +1,224 @@
+// Package repository implements service.Store on MongoDB and on FerretDB
+// (the embedded default), with one write protocol that is correct on
+// both: each version is claimed by inserting its history entry under a
+// unique _id, the only atomic compare-and-set FerretDB v1 has.
+//
+// # Layout
+//
+// Each resource type has two collections. "<Type>" holds the current
+// version of each resource under _id = its id: version v, lastUpdated lu,
+// deleted, the interaction method, the owning board, a transaction id
+// (reserved for transaction bundles) and the client's JSON as a string
+// body (never re-encoded as BSON, which would lose decimal precision).
+// Extracted search values will sit beside them as top-level fields,
+// because FerretDB pushes no nested filter down. "<Type>_history" holds
+// one immutable entry per version under _id = "<id>/<v>", with the same
+// fields plus rid (the resource id), state (pending or committed) and
+// claimed (when the writer claimed the version).
+//
+// # Write protocol
+//
+// Put(rec, prev): (1) insert the history entry as pending: a duplicate
+// key means another writer has this version, ErrVersionConflict; (2)
+// replace the current document (on MongoDB only if it is still at prev);
+// (3) mark the entry committed. The current document is the commit point:
+// a pending entry whose version the current document has reached is
+// committed, one above it is invisible. A pending entry above the current
+// version is always complete (it was one insert), so repair rolls it
+// forward: at start-up, and whenever a writer meets a claim older than
+// StaleAfter. A writer never performs step (2) after WriteTimeout from its
+// claim, and StaleAfter is larger, so repair never races a live writer.
+// Where the server has multi-document transactions (detected at Open by
+// trying one), the three steps also run inside one.
+package repository
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+
+	"github.com/matcare/matcare/fhir"
+)
+
+// Options tune the write protocol; the zero value means the defaults.
+type Options struct {
+	// WriteTimeout bounds one write from its claim to its commit point
+	// (default 10s).
+	WriteTimeout time.Duration
+	// StaleAfter is the age after which a pending claim is rolled forward
+	// by others (default 2×WriteTimeout; never less than WriteTimeout).
+	StaleAfter time.Duration
+	// Failpoint, for crash tests only, names a step of the write
+	// protocol after which the process exits: see failpoint.go.
+	Failpoint string
+}
+
+// Store is the MongoDB implementation of service.Store.
+type Store struct {
+	client       *mongo.Client
+	db           *mongo.Database
+	log          *slog.Logger
+	opts         Options
+	transactions bool // the server runs multi-document transactions
+	ferret       bool // the server is FerretDB: filters other than {_id} scan
+	fail         *failpoint
+	now          func() time.Time
+	repairs      repairCounter
+}
+
+// Open connects to uri, prepares the collections of every served type,
+// probes the server's capabilities and repairs writes interrupted by a
+// crash.
+func Open(ctx context.Context, log *slog.Logger, uri, dbName string, opts Options) (*Store, error) {
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.StaleAfter < opts.WriteTimeout {
+		opts.StaleAfter = 2 * opts.WriteTimeout
+	}
+	fp, err := parseFailpoint(opts.Failpoint)
+	if err != nil {
+		return nil, err
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).
+		SetWriteConcern(writeconcern.Majority()).
+		SetReadConcern(readconcern.Majority()).
+		SetServerSelectionTimeout(10 * time.Second).
+		SetTimeout(opts.WriteTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	s := &Store{client: client, db: client.Database(dbName), log: log, opts: opts, fail: fp, now: time.Now}
+	if err := s.init(ctx); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) init(ctx context.Context) error {
+	var info bson.M
+	if err := s.db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return fmt.Errorf("storage unreachable: %w", err)
+	}
+	_, s.ferret = info["ferretdbVersion"]
+	if err := s.ensureCollections(ctx); err != nil {
+		return err
+	}
+	s.transactions = s.probeTransactions(ctx)
+	s.log.InfoContext(ctx, "storage ready", "db", s.db.Name(), "ferretdb", s.ferret, "transactions", s.transactions)
+	n, err := s.Repair(ctx, false)
+	if err != nil {
+		return fmt.Errorf("repair: %w", err)
+	}
+	if n > 0 {
+		s.log.WarnContext(ctx, "repaired interrupted writes", "count", n)
+	}
+	return nil
+}
+
+// Close disconnects from the server.
+func (s *Store) Close(ctx context.Context) error { return s.client.Disconnect(ctx) }
+
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.db.RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err()
+}
+
+// Transactions reports whether writes run inside multi-document
+// transactions.
+func (s *Store) Transactions() bool { return s.transactions }
+
+// Database is the database name.
+func (s *Store) Database() string { return s.db.Name() }
+
+func (s *Store) current(typ string) *mongo.Collection { return s.db.Collection(typ) }
+func (s *Store) history(typ string) *mongo.Collection { return s.db.Collection(typ + "_history") }
+
+// ensureCollections creates the collections (FerretDB creates its SQLite
+// tables on first use; creating them now lets the embedded server index
+// them) and, on MongoDB, the indexes the queries use. On FerretDB v1
+// secondary indexes serve no query and only slow writes, so none are
+// made there.
+func (s *Store) ensureCollections(ctx context.Context) error {
+	existing, err := s.db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return fmt.Errorf("list collections: %w", err)
+	}
+	have := map[string]bool{}
+	for _, n := range existing {
+		have[n] = true
+	}
+	for _, typ := range fhir.TypeNames() {
+		for _, name := range []string{typ, typ + "_history"} {
+			if have[name] {
+				continue
+			}
+			if err := s.db.CreateCollection(ctx, name); err != nil && !isNamespaceExists(err) {
+				return fmt.Errorf("create collection %s: %w", name, err)
+			}
+		}
+		if s.ferret {
+			continue
+		}
+		if _, err := s.current(typ).Indexes().CreateMany(ctx, []mongo.IndexModel{
+			{Keys: bson.D{{Key: "lu", Value: 1}, {Key: "_id", Value: 1}}},
+		}); err != nil {
+			return fmt.Errorf("indexes of %s: %w", typ, err)
+		}
+		if _, err := s.history(typ).Indexes().CreateMany(ctx, []mongo.IndexModel{
+			{Keys: bson.D{{Key: "lu", Value: -1}, {Key: "rid", Value: -1}, {Key: "v", Value: -1}}},
+			{Keys: bson.D{{Key: "state", Value: 1}}},
+		}); err != nil {
+			return fmt.Errorf("indexes of %s_history: %w", typ, err)
+		}
+	}
+	return nil
+}
+
+func isNamespaceExists(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && (ce.Code == 48 || ce.Name == "NamespaceExists")
+}
+
+// probeTransactions runs one transaction and reports whether it worked.
+func (s *Store) probeTransactions(ctx context.Context) bool {
+	sess, err := s.client.StartSession()
+	if err != nil {
+		return false
+	}
+	defer sess.EndSession(ctx)
+	_, err = sess.WithTransaction(ctx, func(ctx context.Context) (any, error) {
+		_, err := s.current(fhir.TypeNames()[0]).DeleteOne(ctx, bson.D{{Key: "_id", Value: "matcare-transaction-probe"}})
+		return nil, err
+	})
+	if err != nil {
+		s.log.InfoContext(ctx, "no multi-document transactions; using the claim protocol alone", "reason", err.Error())
+	}
+	return err == nil
+}
+
+// atomically runs fn in a transaction when the server has them, directly
+// otherwise; fn is correct either way, and may run more than once.
+func (s *Store) atomically(ctx context.Context, fn func(context.Context) error) error {
+	if !s.transactions {
+		return fn(ctx)
+	}
+	sess, err := s.client.StartSession()
+	if err != nil {
+		return fmt.Errorf("start session: %w", err)
+	}
+	defer sess.EndSession(ctx)
+	_, err = sess.WithTransaction(ctx, func(ctx context.Context) (any, error) {
+		return nil, fn(ctx)
+	})
+	return err
+}

@@ -1,0 +1,119 @@
+// Package service implements the FHIR interactions' semantics: server
+// assigned ids, versions, If-Match, update-as-create, delete as a
+// tombstone version, history and basic search. It knows neither HTTP nor
+// MongoDB: storage is the Store interface, defined here with its only user
+// and implemented by package repository.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"time"
+)
+
+// Record is one stored version of a resource.
+type Record struct {
+	Type        string
+	ID          string
+	Version     int
+	LastUpdated time.Time
+	Deleted     bool   // a tombstone: the version a delete created
+	Method      string // the interaction that made it: POST, PUT or DELETE
+	Board       string // the owning health board ("" until tenancy lands)
+	Body        []byte // the resource's JSON, id and meta included; nil for a tombstone
+}
+
+// HistoryQuery selects history entries, newest first. Type "" means the
+// whole system; ID "" means every resource of Type.
+type HistoryQuery struct {
+	Type, ID string
+	Since    time.Time   // zero: no lower bound (inclusive bound otherwise)
+	Count    int         // entries wanted; the store returns up to Count+1
+	After    *HistoryKey // resume after this entry
+}
+
+// HistoryKey orders history entries: newest LastUpdated first, then by
+// type, id and version, descending.
+type HistoryKey struct {
+	LastUpdated time.Time
+	Type, ID    string
+	Version     int
+}
+
+// Key returns the HistoryKey of rec.
+func (rec Record) Key() HistoryKey {
+	return HistoryKey{LastUpdated: rec.LastUpdated, Type: rec.Type, ID: rec.ID, Version: rec.Version}
+}
+
+// Less reports whether k sorts before o in history order (newest first).
+func (k HistoryKey) Less(o HistoryKey) bool {
+	if !k.LastUpdated.Equal(o.LastUpdated) {
+		return k.LastUpdated.After(o.LastUpdated)
+	}
+	if k.Type != o.Type {
+		return k.Type > o.Type
+	}
+	if k.ID != o.ID {
+		return k.ID > o.ID
+	}
+	return k.Version > o.Version
+}
+
+// TimeBound is one comparison on a time: Op is one of eq, ne, gt, lt, ge,
+// le; an eq or ne bound covers [Lo, Hi).
+type TimeBound struct {
+	Op     string
+	Lo, Hi time.Time
+}
+
+// SearchQuery is the basic search of this release: by _id and
+// _lastUpdated, paged by id.
+type SearchQuery struct {
+	Type        string
+	IDs         []string    // any of; empty: all
+	LastUpdated []TimeBound // all of
+	Count       int         // matches wanted; the store returns up to Count+1
+	AfterID     string      // resume after this id (ids ascend)
+}
+
+// Store is the persistence the interactions need.
+type Store interface {
+	// Current returns the latest version of a resource, a tombstone
+	// included; ErrNotFound if there is none.
+	Current(ctx context.Context, typ, id string) (Record, error)
+	// Version returns one version; ErrNotFound if there is no such.
+	Version(ctx context.Context, typ, id string, version int) (Record, error)
+	// Put stores rec as the new current version and its history entry:
+	// both or neither. It fails with ErrVersionConflict unless the
+	// current version is prev (0: the resource does not exist).
+	Put(ctx context.Context, rec Record, prev int) error
+	// History returns entries in history order.
+	History(ctx context.Context, q HistoryQuery) ([]Record, error)
+	// Search returns current, non-deleted resources in id order.
+	Search(ctx context.Context, q SearchQuery) ([]Record, error)
+	// Count returns how many resources match q, ignoring paging.
+	Count(ctx context.Context, q SearchQuery) (int64, error)
+}
+
+// Resources implements the interactions on every served type.
+type Resources struct {
+	store Store
+	now   func() time.Time
+	// retry bounds how long an update without If-Match keeps retrying
+	// after losing a race for the next version.
+	retry time.Duration
+}
+
+// New returns Resources that keep their data in store.
+func New(store Store) *Resources {
+	return &Resources{store: store, now: time.Now, retry: 10 * time.Second}
+}
+
+// newID returns a server-assigned id: 26 base32 characters, 128 random bits.
+func newID() string { return rand.Text() }
+
+// timestamp is the server's lastUpdated for a write now: UTC, to the
+// millisecond, the precision BSON stores.
+func (s *Resources) timestamp() time.Time {
+	return s.now().UTC().Truncate(time.Millisecond)
+}
