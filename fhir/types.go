@@ -84,4 +84,3 @@ func itemsHaveLinkID(v any, path string) []Issue {
 	}
 	return issues
 }
-
