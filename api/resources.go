@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -123,6 +124,9 @@ func (s *Server) vread(c echo.Context) error {
 	}
 	if err := negotiate(c); err != nil {
 		return err
+	}
+	if strings.Contains(c.Param("vid"), "/") { // Echo's last parameter takes the rest of the path
+		return echo.ErrNotFound
 	}
 	v, err := strconv.Atoi(c.Param("vid"))
 	if err != nil || v < 1 {

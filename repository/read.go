@@ -239,4 +239,3 @@ func timeCond(field string, b service.TimeBound) bson.D {
 		return bson.D{{Key: "$and", Value: bson.A{op("$gte", b.Lo), op("$lt", b.Hi)}}}
 	}
 }
-

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/matcare/matcare/api"
+	"github.com/matcare/matcare/fhir"
+	"github.com/matcare/matcare/fhir/schema"
 	"github.com/matcare/matcare/repository"
 	"github.com/matcare/matcare/repository/embedded"
 	"github.com/matcare/matcare/service"
@@ -48,6 +50,10 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: cfg.logLevel}))
+	// Compile the served types' schemas now, not in the first request.
+	if err := schema.Preload(fhir.TypeNames()...); err != nil {
+		return fmt.Errorf("R4 schema: %w", err)
+	}
 
 	uri := cfg.mongoURI
 	var emb *embedded.Server

@@ -1,0 +1,158 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/matcare/matcare/api"
+	"github.com/matcare/matcare/fhir/fhirtest"
+	"github.com/matcare/matcare/repository"
+	"github.com/matcare/matcare/repository/mongotest"
+	"github.com/matcare/matcare/service"
+)
+
+// benchEnv is a server over a database prefilled with n Goals, shared by
+// the benchmarks of one size.
+type benchEnv struct {
+	base   string
+	ids    []string
+	raw    *mongo.Collection // a collection of n raw documents, for the ceiling
+	rawIDs []string
+}
+
+var (
+	benchMu   sync.Mutex
+	benchEnvs = map[int]*benchEnv{}
+)
+
+func getBenchEnv(b *testing.B, n int) *benchEnv {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if e := benchEnvs[n]; e != nil {
+		return e
+	}
+	ms := mongotest.Start(b)
+	db := fmt.Sprintf("bench%d", n) // kept for the whole run: prefilling is slow
+	ctx := context.Background()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	store, err := repository.Open(ctx, log, ms.URI(), db, repository.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	res := service.New(store)
+	e := &benchEnv{}
+	for i := 0; i < n; i++ {
+		rec, err := res.Create(ctx, "Goal", fhirtest.Goal())
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.ids = append(e.ids, rec.ID)
+	}
+	mc, err := mongo.Connect(options.Client().ApplyURI(ms.URI()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.raw = mc.Database(db).Collection("raw")
+	docs := make([]any, n)
+	for i := range docs {
+		id := fmt.Sprintf("raw-%d", i)
+		e.rawIDs = append(e.rawIDs, id)
+		docs[i] = bson.D{{Key: "_id", Value: id}, {Key: "v", Value: 1}, {Key: "body", Value: string(fhirtest.Goal())}}
+	}
+	if _, err := e.raw.InsertMany(ctx, docs); err != nil {
+		b.Fatal(err)
+	}
+	if err := ms.Optimize(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(log, res, api.Config{BaseURL: "http://bench/fhir", Ping: store.Ping}))
+	e.base = srv.URL + "/fhir"
+	benchEnvs[n] = e
+	return e
+}
+
+var benchSizes = []int{1000, 10000}
+
+// BenchmarkCreate is POST /fhir/Goal over HTTP, beside the raw driver's
+// InsertOne on the same server: the storage ceiling.
+func BenchmarkCreate(b *testing.B) {
+	body := string(fhirtest.Goal())
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("stored=%d/matcare", n), func(b *testing.B) {
+			e := getBenchEnv(b, n)
+			b.ResetTimer()
+			for b.Loop() {
+				req, _ := http.NewRequest("POST", e.base+"/Goal", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/fhir+json")
+				req.Header.Set("Prefer", "return=minimal")
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusCreated {
+					b.Fatalf("status %d", res.StatusCode)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("stored=%d/raw-insert", n), func(b *testing.B) {
+			e := getBenchEnv(b, n)
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				i++
+				doc := bson.D{{Key: "_id", Value: fmt.Sprintf("new-%d-%d", n, i)}, {Key: "v", Value: 1}, {Key: "body", Value: body}}
+				if _, err := e.raw.InsertOne(ctx, doc); err != nil && !mongo.IsDuplicateKeyError(err) {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRead is GET /fhir/Goal/{id} over HTTP, beside the raw driver's
+// FindOne by _id on the same server.
+func BenchmarkRead(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("stored=%d/matcare", n), func(b *testing.B) {
+			e := getBenchEnv(b, n)
+			i := 0
+			for b.Loop() {
+				i++
+				res, err := http.Get(e.base + "/Goal/" + e.ids[i%len(e.ids)])
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", res.StatusCode)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("stored=%d/raw-findone", n), func(b *testing.B) {
+			e := getBenchEnv(b, n)
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				i++
+				var doc bson.M
+				if err := e.raw.FindOne(ctx, bson.D{{Key: "_id", Value: e.rawIDs[i%len(e.rawIDs)]}}).Decode(&doc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

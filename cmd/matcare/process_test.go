@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/matcare/matcare/repository/mongotest"
+)
+
+// TestMain runs matcare itself when a test starts this binary as a child
+// process (MATCARE_TEST_CHILD=1), so process tests need no separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("MATCARE_TEST_CHILD") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(mongotest.Main(m))
+}
+
+// child is a matcare process.
+type child struct {
+	t    testing.TB
+	cmd  *exec.Cmd
+	base string // FHIR base URL
+	mu   sync.Mutex
+	log  strings.Builder
+	done chan struct{}
+	err  error // Wait's result, once done is closed
+}
+
+// startChild starts matcare with env added to the test's environment and
+// waits until it serves.
+func startChild(t testing.TB, env ...string) *child {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &child{t: t, done: make(chan struct{})}
+	c.cmd = exec.Command(exe, "-test.run=^$")
+	c.cmd.Env = append(os.Environ(), "MATCARE_TEST_CHILD=1", "MATCARE_ADDR=127.0.0.1:0")
+	c.cmd.Env = append(c.cmd.Env, env...)
+	stderr, err := c.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			c.mu.Lock()
+			c.log.WriteString(line + "\n")
+			c.mu.Unlock()
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving" {
+				addr <- rec.Addr
+			}
+		}
+		c.err = c.cmd.Wait()
+		close(c.done)
+	}()
+	t.Cleanup(func() { c.kill() })
+	select {
+	case a := <-addr:
+		c.base = "http://" + a + "/fhir"
+	case <-c.done:
+		t.Fatalf("matcare exited before serving: %v\n%s", c.err, c.logs())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("matcare did not start in time\n%s", c.logs())
+	}
+	return c
+}
+
+func (c *child) logs() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.log.String()
+}
+
+// kill sends SIGKILL and waits for the process to go.
+func (c *child) kill() {
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.done
+}
+
+// count returns how many log records have msg.
+func (c *child) count(msg string) int {
+	return strings.Count(c.logs(), `"msg":"`+msg+`"`)
+}
+
+var client = &http.Client{Timeout: 30 * time.Second}
+
+// call sends one request and returns status and body.
+func call(ctx context.Context, method, url, body string, headers ...string) (int, []byte, http.Header, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, res.Header, err
+}
+
+func goalJSON(id, text string) string {
+	return fmt.Sprintf(`{"resourceType":"Goal","id":%q,"lifecycleStatus":"active","description":{"text":%q},"subject":{"reference":"Patient/p1"}}`, id, text)
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/matcare/matcare/repository/mongotest"
+)
+
+// TestCrossProcessRaces runs two matcare processes on one external
+// FerretDB, so no in-process lock can serialise the writers.
+func TestCrossProcessRaces(t *testing.T) {
+	uri := mongotest.StartExternal(t)
+	env := []string{"MONGODB_URI=" + uri, "MATCARE_DB=races"}
+	procs := []*child{startChild(t, env...), startChild(t, env...)}
+	ctx := context.Background()
+	const id, racers = "race", 50
+	if st, b, _, err := call(ctx, "PUT", procs[0].base+"/Goal/"+id, goalJSON(id, "v1")); err != nil || st != http.StatusCreated {
+		t.Fatalf("create: %d %s %v", st, b, err)
+	}
+
+	// 50 PUTs with the same If-Match: exactly one wins.
+	statuses := race(t, procs, racers, func(i int, base string) (int, error) {
+		st, _, _, err := call(ctx, "PUT", base+"/Goal/"+id, goalJSON(id, fmt.Sprintf("if-match %d", i)), "If-Match", `W/"1"`)
+		return st, err
+	})
+	if statuses[http.StatusOK] != 1 || statuses[http.StatusPreconditionFailed] != racers-1 {
+		t.Fatalf("If-Match race: statuses %v, want one 200 and %d 412", statuses, racers-1)
+	}
+	checkVersions(t, procs[1].base, id, 2)
+
+	// 50 PUTs without If-Match: all succeed, none lost.
+	statuses = race(t, procs, racers, func(i int, base string) (int, error) {
+		st, _, _, err := call(ctx, "PUT", base+"/Goal/"+id, goalJSON(id, fmt.Sprintf("free %d", i)))
+		return st, err
+	})
+	if statuses[http.StatusOK] != racers {
+		t.Fatalf("unconditional race: statuses %v, want %d× 200", statuses, racers)
+	}
+	texts := checkVersions(t, procs[0].base, id, 2+racers)
+	seen := map[string]bool{}
+	for _, s := range texts[2:] {
+		seen[s] = true
+	}
+	for i := range racers {
+		if !seen[fmt.Sprintf("free %d", i)] {
+			t.Errorf("update %d is missing from history", i)
+		}
+	}
+}
+
+// race runs n requests at once, alternating between processes, and
+// counts the statuses.
+func race(t *testing.T, procs []*child, n int, do func(i int, base string) (int, error)) map[int]int {
+	t.Helper()
+	var (
+		mu       sync.Mutex
+		statuses = map[int]int{}
+		wg       sync.WaitGroup
+		start    = make(chan struct{})
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			st, err := do(i, procs[i%len(procs)].base)
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			statuses[st]++
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return statuses
+}
+
+// checkVersions reads the whole history of Goal/id and checks it holds
+// versions n..1, newest first, each once, with the current version n. It
+// returns each version's description text, oldest first.
+func checkVersions(t *testing.T, base, id string, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	st, b, h, err := call(ctx, "GET", base+"/Goal/"+id, "")
+	if err != nil || st != http.StatusOK || h.Get("ETag") != fmt.Sprintf(`W/"%d"`, n) {
+		t.Fatalf("current: %d %s %v", st, h.Get("ETag"), err)
+	}
+	_ = b
+	st, b, _, err = call(ctx, "GET", fmt.Sprintf("%s/Goal/%s/_history?_count=%d", base, id, n+10), "")
+	if err != nil || st != http.StatusOK {
+		t.Fatalf("history: %d %v", st, err)
+	}
+	var bundle struct {
+		Entry []struct {
+			Resource struct {
+				Meta        struct{ VersionID string }
+				Description struct{ Text string }
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &bundle); err != nil {
+		t.Fatal(err)
+	}
+	if len(bundle.Entry) != n {
+		t.Fatalf("history has %d versions, want %d", len(bundle.Entry), n)
+	}
+	texts := make([]string, n)
+	var versions []string
+	for i, e := range bundle.Entry {
+		want := fmt.Sprint(n - i)
+		versions = append(versions, e.Resource.Meta.VersionID)
+		if e.Resource.Meta.VersionID != want {
+			t.Errorf("history entry %d is version %s, want %s", i, e.Resource.Meta.VersionID, want)
+		}
+		texts[n-1-i] = e.Resource.Description.Text
+	}
+	if t.Failed() {
+		sort.Strings(versions)
+		t.Fatalf("versions: %v", versions)
+	}
+	return texts
+}
