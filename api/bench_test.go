@@ -50,6 +50,9 @@ func getBenchEnv(b *testing.B, n int) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if err := ms.Optimize(ctx, db); err != nil { // index _id before filling
+		b.Fatal(err)
+	}
 	res := service.New(store)
 	e := &benchEnv{}
 	for i := 0; i < n; i++ {
@@ -64,6 +67,12 @@ func getBenchEnv(b *testing.B, n int) *benchEnv {
 		b.Fatal(err)
 	}
 	e.raw = mc.Database(db).Collection("raw")
+	if err := mc.Database(db).CreateCollection(ctx, "raw"); err != nil {
+		b.Fatal(err)
+	}
+	if err := ms.Optimize(ctx, db); err != nil {
+		b.Fatal(err)
+	}
 	docs := make([]any, n)
 	for i := range docs {
 		id := fmt.Sprintf("raw-%d", i)
@@ -71,9 +80,6 @@ func getBenchEnv(b *testing.B, n int) *benchEnv {
 		docs[i] = bson.D{{Key: "_id", Value: id}, {Key: "v", Value: 1}, {Key: "body", Value: string(fhirtest.Goal())}}
 	}
 	if _, err := e.raw.InsertMany(ctx, docs); err != nil {
-		b.Fatal(err)
-	}
-	if err := ms.Optimize(ctx, db); err != nil {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(api.New(log, res, api.Config{BaseURL: "http://bench/fhir", Ping: store.Ping}))

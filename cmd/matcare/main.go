@@ -31,7 +31,25 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+const usage = `usage: matcare [serve]
+
+Serves the matcare FHIR R4 API. Configuration comes from the environment
+(MATCARE_ADDR, MATCARE_BASE_URL, MONGODB_URI, MATCARE_DB, MATCARE_DATA_DIR,
+MATCARE_MAX_BODY_BYTES, MATCARE_LOG_LEVEL, MATCARE_SHUTDOWN_GRACE,
+MATCARE_WRITE_TIMEOUT); see README.md.
+`
+
 func main() {
+	args := os.Args[1:]
+	switch {
+	case len(args) == 0 || len(args) == 1 && args[0] == "serve":
+	case len(args) == 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help"):
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "matcare: unknown arguments %q\n%s", args, usage)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Getenv, os.Stderr, nil); err != nil {
@@ -62,6 +80,11 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 		if err != nil {
 			return fmt.Errorf("MATCARE_DATA_DIR: %w", err)
 		}
+		release, err := lockDir(dir)
+		if err != nil {
+			return fmt.Errorf("MATCARE_DATA_DIR: %w", err)
+		}
+		defer release()
 		emb, err = embedded.Start(ctx, embedded.Config{Dir: dir, Log: log})
 		if err != nil {
 			return fmt.Errorf("embedded storage: %w", err)

@@ -22,6 +22,7 @@ import (
 // process (MATCARE_TEST_CHILD=1), so process tests need no separate build.
 func TestMain(m *testing.M) {
 	if os.Getenv("MATCARE_TEST_CHILD") == "1" {
+		os.Args = os.Args[:1]
 		main()
 		os.Exit(0)
 	}
@@ -48,7 +49,7 @@ func startChild(t testing.TB, env ...string) *child {
 		t.Fatal(err)
 	}
 	c := &child{t: t, done: make(chan struct{})}
-	c.cmd = exec.Command(exe, "-test.run=^$")
+	c.cmd = exec.Command(exe)
 	c.cmd.Env = append(os.Environ(), "MATCARE_TEST_CHILD=1", "MATCARE_ADDR=127.0.0.1:0")
 	c.cmd.Env = append(c.cmd.Env, env...)
 	stderr, err := c.cmd.StderrPipe()
