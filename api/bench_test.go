@@ -162,3 +162,36 @@ func BenchmarkRead(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScan measures the requests FerretDB answers by scanning the
+// collection (search, type history), to say how far the embedded
+// default goes.
+func BenchmarkScan(b *testing.B) {
+	for _, n := range benchSizes {
+		for _, q := range []struct{ name, path string }{
+			{"search-_count=20", "/Goal?_count=20"},
+			{"search-_id", "/Goal?_id=%s"},
+			{"type-history-_count=20", "/Goal/_history?_count=20"},
+			{"instance-history", "/Goal/%s/_history"},
+		} {
+			b.Run(fmt.Sprintf("stored=%d/%s", n, q.name), func(b *testing.B) {
+				e := getBenchEnv(b, n)
+				path := q.path
+				if strings.Contains(path, "%s") {
+					path = fmt.Sprintf(path, e.ids[n/2])
+				}
+				for b.Loop() {
+					res, err := http.Get(e.base + path)
+					if err != nil {
+						b.Fatal(err)
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != http.StatusOK {
+						b.Fatalf("status %d", res.StatusCode)
+					}
+				}
+			})
+		}
+	}
+}

@@ -204,7 +204,7 @@ func (s *Server) historyEntry(r service.Record) entry {
 	case r.Method == "POST":
 		e.Request.URL = r.Type
 		e.Response.Status = "201 Created"
-	case r.Version == 1:
+	case r.Created:
 		e.Response.Status = "201 Created"
 	default:
 		e.Response.Status = "200 OK"

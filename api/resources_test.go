@@ -256,6 +256,10 @@ func TestDelete(t *testing.T) {
 	if r.Header.Get("ETag") != `W/"4"` {
 		t.Errorf("resurrection ETag = %q", r.Header.Get("ETag"))
 	}
+	h = e.do("GET", "/Goal/"+id+"/_history?_count=1", "")
+	if st := entries(t, h)[0]["response"].(map[string]any)["status"]; st != "201 Created" {
+		t.Errorf("resurrection's history status = %v", st)
+	}
 }
 
 func TestHistory(t *testing.T) {

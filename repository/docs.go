@@ -19,6 +19,7 @@ type currentDoc struct {
 	LU      time.Time `bson:"lu"`
 	Deleted bool      `bson:"deleted"`
 	Method  string    `bson:"method"`
+	Created bool      `bson:"created,omitempty"`
 	Board   string    `bson:"board"`
 	Txn     string    `bson:"txn,omitempty"`
 	Body    string    `bson:"body,omitempty"`
@@ -32,6 +33,7 @@ type historyDoc struct {
 	LU      time.Time `bson:"lu"`
 	Deleted bool      `bson:"deleted"`
 	Method  string    `bson:"method"`
+	Created bool      `bson:"created,omitempty"`
 	Board   string    `bson:"board"`
 	Txn     string    `bson:"txn,omitempty"`
 	Body    string    `bson:"body,omitempty"`
@@ -44,23 +46,23 @@ func historyID(id string, v int) string { return id + "/" + strconv.Itoa(v) }
 func toHistory(rec service.Record, claimed time.Time) historyDoc {
 	return historyDoc{
 		ID: historyID(rec.ID, rec.Version), RID: rec.ID, V: rec.Version, LU: rec.LastUpdated,
-		Deleted: rec.Deleted, Method: rec.Method, Board: rec.Board, Body: string(rec.Body),
+		Deleted: rec.Deleted, Method: rec.Method, Created: rec.Created, Board: rec.Board, Body: string(rec.Body),
 		State: pending, Claimed: claimed,
 	}
 }
 
 func (h historyDoc) current() currentDoc {
-	return currentDoc{ID: h.RID, V: h.V, LU: h.LU, Deleted: h.Deleted, Method: h.Method, Board: h.Board, Txn: h.Txn, Body: h.Body}
+	return currentDoc{ID: h.RID, V: h.V, LU: h.LU, Deleted: h.Deleted, Method: h.Method, Created: h.Created, Board: h.Board, Txn: h.Txn, Body: h.Body}
 }
 
 func (h historyDoc) record(typ string) service.Record {
 	return service.Record{Type: typ, ID: h.RID, Version: h.V, LastUpdated: h.LU.UTC(), Deleted: h.Deleted,
-		Method: h.Method, Board: h.Board, Body: body(h.Body)}
+		Method: h.Method, Created: h.Created, Board: h.Board, Body: body(h.Body)}
 }
 
 func (c currentDoc) record(typ string) service.Record {
 	return service.Record{Type: typ, ID: c.ID, Version: c.V, LastUpdated: c.LU.UTC(), Deleted: c.Deleted,
-		Method: c.Method, Board: c.Board, Body: body(c.Body)}
+		Method: c.Method, Created: c.Created, Board: c.Board, Body: body(c.Body)}
 }
 
 func body(s string) []byte {

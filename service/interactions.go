@@ -19,7 +19,7 @@ func (s *Resources) Create(ctx context.Context, typ string, body []byte) (Record
 	if err != nil {
 		return Record{}, err
 	}
-	rec := Record{Type: typ, ID: newID(), Version: 1, Method: "POST", LastUpdated: s.timestamp()}
+	rec := Record{Type: typ, ID: newID(), Version: 1, Method: "POST", Created: true, LastUpdated: s.timestamp()}
 	if rec.Body, err = res.Stamp(rec.ID, rec.Version, rec.LastUpdated); err != nil {
 		return Record{}, err
 	}
@@ -81,7 +81,7 @@ func (s *Resources) Update(ctx context.Context, typ, id string, body []byte, ifM
 	}
 	err = s.write(ctx, typ, id, ifMatch, func(cur *Record) (Record, error) {
 		created = cur == nil || cur.Deleted
-		rec := Record{Type: typ, ID: id, Method: "PUT", LastUpdated: s.timestamp()}
+		rec := Record{Type: typ, ID: id, Method: "PUT", Created: created, LastUpdated: s.timestamp()}
 		if cur != nil {
 			rec.Version = cur.Version + 1
 			if rec.LastUpdated.Before(cur.LastUpdated) { // keep history in order if the clock steps back

@@ -19,6 +19,7 @@ type Record struct {
 	LastUpdated time.Time
 	Deleted     bool   // a tombstone: the version a delete created
 	Method      string // the interaction that made it: POST, PUT or DELETE
+	Created     bool   // the write created the resource (POST, or PUT of a new or deleted id)
 	Board       string // the owning health board ("" until tenancy lands)
 	Body        []byte // the resource's JSON, id and meta included; nil for a tombstone
 }
