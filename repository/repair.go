@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -35,7 +36,9 @@ func (s *Store) Repair(ctx context.Context, all bool) (int, error) {
 				continue
 			}
 			before := s.repairs.n.Load()
-			if err := s.rollForward(ctx, typ, h); err != nil {
+			if err := s.rollForward(ctx, typ, h); errors.Is(err, errRepairBusy) {
+				continue
+			} else if err != nil {
 				s.log.WarnContext(ctx, "repair failed", "type", typ, "id", h.RID, "version", h.V, "err", err)
 				continue
 			}

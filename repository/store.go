@@ -27,7 +27,8 @@
 // version is always complete (it was one insert), so repair rolls it
 // forward: at start-up, and whenever a writer meets a claim older than
 // StaleAfter. A writer never performs step (2) after WriteTimeout from its
-// claim, and StaleAfter is larger, so repair never races a live writer.
+// claim, and StaleAfter is larger, so repair never races a live writer;
+// repairers of one claim take turns through a unique repair token.
 // Where the server has multi-document transactions (detected at Open by
 // trying one), the three steps also run inside one.
 package repository
@@ -54,8 +55,12 @@ type Options struct {
 	// (default 10s).
 	WriteTimeout time.Duration
 	// StaleAfter is the age after which a pending claim is rolled forward
-	// by others (default 2×WriteTimeout; never less than WriteTimeout).
+	// by others (default and minimum 3×WriteTimeout, so a writer's last
+	// operation has a whole WriteTimeout to land before anyone repairs).
 	StaleAfter time.Duration
+	// SelectionTimeout bounds the wait for a reachable server before an
+	// operation fails as unavailable (default 10s).
+	SelectionTimeout time.Duration
 	// Failpoint, for crash tests only, names a step of the write
 	// protocol after which the process exits: see failpoint.go.
 	Failpoint string
@@ -81,8 +86,11 @@ func Open(ctx context.Context, log *slog.Logger, uri, dbName string, opts Option
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 10 * time.Second
 	}
-	if opts.StaleAfter < opts.WriteTimeout {
-		opts.StaleAfter = 2 * opts.WriteTimeout
+	if opts.SelectionTimeout <= 0 {
+		opts.SelectionTimeout = 10 * time.Second
+	}
+	if opts.StaleAfter < 2*opts.WriteTimeout {
+		opts.StaleAfter = 3 * opts.WriteTimeout
 	}
 	fp, err := parseFailpoint(opts.Failpoint)
 	if err != nil {
@@ -91,8 +99,7 @@ func Open(ctx context.Context, log *slog.Logger, uri, dbName string, opts Option
 	client, err := mongo.Connect(options.Client().ApplyURI(uri).
 		SetWriteConcern(writeconcern.Majority()).
 		SetReadConcern(readconcern.Majority()).
-		SetServerSelectionTimeout(10 * time.Second).
-		SetTimeout(opts.WriteTimeout))
+		SetServerSelectionTimeout(opts.SelectionTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
@@ -140,6 +147,9 @@ func (s *Store) Transactions() bool { return s.transactions }
 // Database is the database name.
 func (s *Store) Database() string { return s.db.Name() }
 
+// repairCollection holds the tokens of repairs in progress.
+const repairCollection = "matcare_repair"
+
 func (s *Store) current(typ string) *mongo.Collection { return s.db.Collection(typ) }
 func (s *Store) history(typ string) *mongo.Collection { return s.db.Collection(typ + "_history") }
 
@@ -156,6 +166,11 @@ func (s *Store) ensureCollections(ctx context.Context) error {
 	have := map[string]bool{}
 	for _, n := range existing {
 		have[n] = true
+	}
+	if !have[repairCollection] {
+		if err := s.db.CreateCollection(ctx, repairCollection); err != nil && !isNamespaceExists(err) {
+			return fmt.Errorf("create collection %s: %w", repairCollection, err)
+		}
 	}
 	for _, typ := range fhir.TypeNames() {
 		for _, name := range []string{typ, typ + "_history"} {

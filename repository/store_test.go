@@ -175,7 +175,7 @@ func TestCrashRepair(t *testing.T) {
 				if err := s.Put(ctx, rec("c", 2, `{"v":"late"}`), 1); !errors.Is(err, service.ErrVersionConflict) {
 					t.Fatalf("write over a live claim: %v", err)
 				}
-				time.Sleep(150 * time.Millisecond)
+				time.Sleep(200 * time.Millisecond)
 				if err := s.Put(ctx, rec("c", 2, `{"v":"late"}`), 1); !errors.Is(err, service.ErrVersionConflict) {
 					t.Fatalf("write over a stale claim: %v", err)
 				}

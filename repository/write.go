@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/matcare/matcare/service"
 )
@@ -23,6 +23,10 @@ func (s *Store) Put(ctx context.Context, rec service.Record, prev int) error {
 		return fmt.Errorf("put %s/%s: version %d does not follow %d", rec.Type, rec.ID, rec.Version, prev)
 	}
 	claimed := s.now()
+	// The whole protocol must end within the write timeout; past it, the
+	// claim is left for repair (see the package comment).
+	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+	defer cancel()
 	return s.atomically(ctx, func(ctx context.Context) error {
 		doc := toHistory(rec, claimed)
 		if _, err := s.history(rec.Type).InsertOne(ctx, doc); err != nil {
@@ -112,15 +116,28 @@ func (s *Store) onClaimTaken(ctx context.Context, typ, hid string) {
 	if h.State != pending || s.now().Sub(h.Claimed) < s.opts.StaleAfter {
 		return
 	}
-	if err := s.rollForward(ctx, typ, h); err != nil {
+	if err := s.rollForward(ctx, typ, h); err != nil && !errors.Is(err, errRepairBusy) {
 		s.log.WarnContext(ctx, "repair of a stale claim failed", "type", typ, "id", h.RID, "version", h.V, "err", err)
 	}
 }
 
 // rollForward completes an interrupted write whose claim is h.
+//
+// Several processes may meet the same stale claim at once, and on
+// FerretDB a filtered replace is not atomic, so repairers take turns: the
+// one whose insert of a repair token for this claim succeeds does the
+// work, under the same write timeout as a writer; the others report a
+// conflict and retry. A token whose holder died goes stale like a claim,
+// and the next attempt takes a new one.
 func (s *Store) rollForward(ctx context.Context, typ string, h historyDoc) error {
+	taken, err := s.takeRepairToken(ctx, typ, h)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+	defer cancel()
 	var cur currentDoc
-	err := s.current(typ).FindOne(ctx, bson.D{{Key: "_id", Value: h.RID}}).Decode(&cur)
+	err = s.current(typ).FindOne(ctx, bson.D{{Key: "_id", Value: h.RID}}).Decode(&cur)
 	switch {
 	case errors.Is(err, mongo.ErrNoDocuments):
 		cur.V = 0
@@ -131,17 +148,10 @@ func (s *Store) rollForward(ctx context.Context, typ string, h historyDoc) error
 	case cur.V >= h.V:
 		// The write reached its commit point; only the mark is missing.
 	case cur.V == h.V-1:
-		doc := h.current()
-		if cur.V == 0 {
-			_, err = s.current(typ).InsertOne(ctx, doc)
-			if mongo.IsDuplicateKeyError(err) {
-				err = nil // another repairer
-			}
-		} else {
-			_, err = s.current(typ).ReplaceOne(ctx, bson.D{{Key: "_id", Value: h.RID}, {Key: "v", Value: cur.V}}, doc,
-				options.Replace())
+		if s.now().Sub(taken) > s.opts.WriteTimeout {
+			return errTooLate
 		}
-		if err != nil {
+		if err := s.replaceCurrent(ctx, typ, h, cur.V); err != nil {
 			return err
 		}
 	default:
@@ -153,6 +163,38 @@ func (s *Store) rollForward(ctx context.Context, typ string, h historyDoc) error
 	s.repairs.add(1)
 	s.log.InfoContext(ctx, "rolled an interrupted write forward", "type", typ, "id", h.RID, "version", h.V)
 	return nil
+}
+
+// repairToken is held by the one process repairing a claim.
+type repairToken struct {
+	ID    string    `bson:"_id"` // <type>/<id>/<v>#<attempt>
+	Taken time.Time `bson:"taken"`
+}
+
+// errRepairBusy: another process is repairing the claim right now.
+var errRepairBusy = errors.New("another process is repairing this write")
+
+// takeRepairToken inserts the next repair token for claim h and returns
+// when it was taken; errRepairBusy if a live token exists.
+func (s *Store) takeRepairToken(ctx context.Context, typ string, h historyDoc) (time.Time, error) {
+	coll := s.db.Collection(repairCollection)
+	for attempt := 1; ; attempt++ {
+		tok := repairToken{ID: fmt.Sprintf("%s/%s#%d", typ, h.ID, attempt), Taken: s.now()}
+		_, err := coll.InsertOne(ctx, tok)
+		if err == nil {
+			return tok.Taken, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return time.Time{}, s.storageErr("take repair token", err)
+		}
+		var held repairToken
+		if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: tok.ID}}).Decode(&held); err != nil {
+			return time.Time{}, s.storageErr("read repair token", err)
+		}
+		if s.now().Sub(held.Taken) < s.opts.StaleAfter {
+			return time.Time{}, errRepairBusy
+		}
+	}
 }
 
 // storageErr wraps a driver error: a timeout or an unreachable server is

@@ -237,8 +237,17 @@ func checkStorage(t *testing.T, db *mongo.Database) {
 		}
 	}
 	if t.Failed() {
+		for _, c := range currents {
+			delete(c, "body")
+		}
+		var hs []bson.M
+		for _, h := range hist {
+			delete(h, "body")
+			hs = append(hs, h)
+		}
 		b, _ := json.MarshalIndent(currents, "", " ")
-		t.Fatalf("storage invariants broken; current documents:\n%s", b)
+		hb, _ := json.Marshal(hs)
+		t.Fatalf("storage invariants broken; current documents:\n%s\nhistory:\n%s", b, hb)
 	}
 }
 
