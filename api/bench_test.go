@@ -102,15 +102,7 @@ func BenchmarkCreate(b *testing.B) {
 				req, _ := http.NewRequest("POST", e.base+"/Goal", strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/fhir+json")
 				req.Header.Set("Prefer", "return=minimal")
-				res, err := http.DefaultClient.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != http.StatusCreated {
-					b.Fatalf("status %d", res.StatusCode)
-				}
+				benchDo(b, req, http.StatusCreated)
 			}
 		})
 		b.Run(fmt.Sprintf("stored=%d/raw-insert", n), func(b *testing.B) {
@@ -137,15 +129,8 @@ func BenchmarkRead(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				res, err := http.Get(e.base + "/Goal/" + e.ids[i%len(e.ids)])
-				if err != nil {
-					b.Fatal(err)
-				}
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != http.StatusOK {
-					b.Fatalf("status %d", res.StatusCode)
-				}
+				req, _ := http.NewRequest("GET", e.base+"/Goal/"+e.ids[i%len(e.ids)], nil)
+				benchDo(b, req, http.StatusOK)
 			}
 		})
 		b.Run(fmt.Sprintf("stored=%d/raw-findone", n), func(b *testing.B) {
@@ -181,17 +166,23 @@ func BenchmarkScan(b *testing.B) {
 					path = fmt.Sprintf(path, e.ids[n/2])
 				}
 				for b.Loop() {
-					res, err := http.Get(e.base + path)
-					if err != nil {
-						b.Fatal(err)
-					}
-					io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode != http.StatusOK {
-						b.Fatalf("status %d", res.StatusCode)
-					}
+					req, _ := http.NewRequest("GET", e.base+path, nil)
+					benchDo(b, req, http.StatusOK)
 				}
 			})
 		}
+	}
+}
+
+// benchDo sends req, reads the whole response and checks its status.
+func benchDo(b *testing.B, req *http.Request, status int) {
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != status {
+		b.Fatalf("%s %s: status %d", req.Method, req.URL.Path, res.StatusCode)
 	}
 }
