@@ -141,7 +141,7 @@ func crashAt(t *testing.T, s *Store, step string, r service.Record, prev int) {
 func TestCrashRepair(t *testing.T) {
 	for _, step := range []string{afterClaim, afterCurrent, afterCommit} {
 		t.Run(step, func(t *testing.T) {
-			s := openStore(t, Options{WriteTimeout: 50 * time.Millisecond, StaleAfter: 100 * time.Millisecond})
+			s := openStore(t, Options{WriteTimeout: 300 * time.Millisecond, StaleAfter: 900 * time.Millisecond})
 			ctx := context.Background()
 			if err := s.Put(ctx, rec("c", 1, `{"v":1}`), 0); err != nil {
 				t.Fatal(err)
@@ -175,7 +175,7 @@ func TestCrashRepair(t *testing.T) {
 				if err := s.Put(ctx, rec("c", 2, `{"v":"late"}`), 1); !errors.Is(err, service.ErrVersionConflict) {
 					t.Fatalf("write over a live claim: %v", err)
 				}
-				time.Sleep(200 * time.Millisecond)
+				time.Sleep(time.Second)
 				if err := s.Put(ctx, rec("c", 2, `{"v":"late"}`), 1); !errors.Is(err, service.ErrVersionConflict) {
 					t.Fatalf("write over a stale claim: %v", err)
 				}
