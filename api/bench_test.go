@@ -90,36 +90,6 @@ func getBenchEnv(b *testing.B, n int) *benchEnv {
 
 var benchSizes = []int{1000, 10000}
 
-// BenchmarkCreate is POST /fhir/Goal over HTTP, beside the raw driver's
-// InsertOne on the same server: the storage ceiling.
-func BenchmarkCreate(b *testing.B) {
-	body := string(fhirtest.Goal())
-	for _, n := range benchSizes {
-		b.Run(fmt.Sprintf("stored=%d/matcare", n), func(b *testing.B) {
-			e := getBenchEnv(b, n)
-			b.ResetTimer()
-			for b.Loop() {
-				req, _ := http.NewRequest("POST", e.base+"/Goal", strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/fhir+json")
-				req.Header.Set("Prefer", "return=minimal")
-				benchDo(b, req, http.StatusCreated)
-			}
-		})
-		b.Run(fmt.Sprintf("stored=%d/raw-insert", n), func(b *testing.B) {
-			e := getBenchEnv(b, n)
-			ctx := context.Background()
-			i := 0
-			for b.Loop() {
-				i++
-				doc := bson.D{{Key: "_id", Value: fmt.Sprintf("new-%d-%d", n, i)}, {Key: "v", Value: 1}, {Key: "body", Value: body}}
-				if _, err := e.raw.InsertOne(ctx, doc); err != nil && !mongo.IsDuplicateKeyError(err) {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
 // BenchmarkRead is GET /fhir/Goal/{id} over HTTP, beside the raw driver's
 // FindOne by _id on the same server.
 func BenchmarkRead(b *testing.B) {
@@ -171,6 +141,37 @@ func BenchmarkScan(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkCreate is POST /fhir/Goal over HTTP (declared last: it adds
+// to the collections the other benchmarks read), beside the raw driver's
+// InsertOne on the same server: the storage ceiling.
+func BenchmarkCreate(b *testing.B) {
+	body := string(fhirtest.Goal())
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("stored=%d/matcare", n), func(b *testing.B) {
+			e := getBenchEnv(b, n)
+			b.ResetTimer()
+			for b.Loop() {
+				req, _ := http.NewRequest("POST", e.base+"/Goal", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/fhir+json")
+				req.Header.Set("Prefer", "return=minimal")
+				benchDo(b, req, http.StatusCreated)
+			}
+		})
+		b.Run(fmt.Sprintf("stored=%d/raw-insert", n), func(b *testing.B) {
+			e := getBenchEnv(b, n)
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				i++
+				doc := bson.D{{Key: "_id", Value: fmt.Sprintf("new-%d-%d", n, i)}, {Key: "v", Value: 1}, {Key: "body", Value: body}}
+				if _, err := e.raw.InsertOne(ctx, doc); err != nil && !mongo.IsDuplicateKeyError(err) {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

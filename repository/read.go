@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -176,8 +177,22 @@ func afterFilter(typ string, k service.HistoryKey) bson.A {
 	return or
 }
 
+// maxIDLookups is the most _id values searched by point lookups rather
+// than by a query (which FerretDB answers by scanning the collection).
+const maxIDLookups = 100
+
 // Search implements service.Store.
 func (s *Store) Search(ctx context.Context, q service.SearchQuery) ([]service.Record, error) {
+	if len(q.IDs) > 0 && len(q.IDs) <= maxIDLookups {
+		recs, err := s.searchByIDs(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) > q.Count+1 {
+			recs = recs[:q.Count+1]
+		}
+		return recs, nil
+	}
 	f := searchFilter(q)
 	if q.AfterID != "" {
 		f = append(f, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: q.AfterID}}})
@@ -197,8 +212,62 @@ func (s *Store) Search(ctx context.Context, q service.SearchQuery) ([]service.Re
 	return recs, nil
 }
 
+// searchByIDs answers a search by _id with one indexed lookup per id,
+// applying the other conditions in Go; the result ascends by id.
+func (s *Store) searchByIDs(ctx context.Context, q service.SearchQuery) ([]service.Record, error) {
+	ids := append([]string(nil), q.IDs...)
+	sort.Strings(ids)
+	var recs []service.Record
+	for i, id := range ids {
+		if (i > 0 && id == ids[i-1]) || id <= q.AfterID {
+			continue
+		}
+		c, err := s.currentDoc(ctx, q.Type, id)
+		if errors.Is(err, service.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if c.Deleted || !inBounds(c.LU, q.LastUpdated) {
+			continue
+		}
+		recs = append(recs, c.record(q.Type))
+	}
+	return recs, nil
+}
+
+// inBounds applies time bounds as timeCond does in a query.
+func inBounds(t time.Time, bounds []service.TimeBound) bool {
+	for _, b := range bounds {
+		var ok bool
+		switch b.Op {
+		case "gt":
+			ok = !t.Before(b.Hi)
+		case "ge":
+			ok = !t.Before(b.Lo)
+		case "lt":
+			ok = t.Before(b.Lo)
+		case "le":
+			ok = t.Before(b.Hi)
+		case "ne":
+			ok = t.Before(b.Lo) || !t.Before(b.Hi)
+		default:
+			ok = !t.Before(b.Lo) && t.Before(b.Hi)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // Count implements service.Store.
 func (s *Store) Count(ctx context.Context, q service.SearchQuery) (int64, error) {
+	if len(q.IDs) > 0 && len(q.IDs) <= maxIDLookups {
+		recs, err := s.searchByIDs(ctx, service.SearchQuery{Type: q.Type, IDs: q.IDs, LastUpdated: q.LastUpdated})
+		return int64(len(recs)), err
+	}
 	n, err := s.current(q.Type).CountDocuments(ctx, searchFilter(q))
 	if err != nil {
 		return 0, s.storageErr("count", err)

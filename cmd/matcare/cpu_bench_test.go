@@ -19,7 +19,7 @@ import (
 // the client or the database.
 func BenchmarkProcessCPU(b *testing.B) {
 	uri := mongotest.StartExternal(b)
-	c := startChild(b, "MONGODB_URI="+uri, "MATCARE_DB=cpu", "MATCARE_LOG_LEVEL=warn")
+	c := startChild(b, "MONGODB_URI="+uri, "MATCARE_DB=cpu")
 	ctx := context.Background()
 	var ids []string
 	for i := range 200 {
