@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"sort"
 
@@ -71,5 +70,3 @@ func (s *Server) metadata(c echo.Context) error {
 	}
 	return s.writeJSON(c, http.StatusOK, s.capabilityStatement())
 }
-
-func jsonMarshal(v any) (json.RawMessage, error) { return json.Marshal(v) }

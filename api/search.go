@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 	"strings"
@@ -127,7 +129,7 @@ func (s *Server) search(c echo.Context) error {
 	if len(ignored) > 0 {
 		oo := fhir.Outcome(fhir.Issue{Severity: r4.IssueSeverityWarning, Code: r4.IssueTypeNotSupported,
 			Diagnostics: "ignored unknown or unsupported search parameter(s): " + strings.Join(ignored, ", ")})
-		raw, err := jsonMarshal(oo)
+		raw, err := json.Marshal(oo)
 		if err != nil {
 			return err
 		}
@@ -179,7 +181,7 @@ func parseDateBound(v string) (service.TimeBound, error) {
 		case "eq", "ne", "gt", "lt", "ge", "le", "sa", "eb":
 			op, v = p, v[2:]
 		case "ap":
-			return service.TimeBound{}, errString("the ap prefix is not supported")
+			return service.TimeBound{}, errors.New("the ap prefix is not supported")
 		}
 	}
 	lo, hi, err := fhir.DateRange(v, time.UTC)
@@ -194,7 +196,3 @@ func parseDateBound(v string) (service.TimeBound, error) {
 	}
 	return service.TimeBound{Op: op, Lo: lo, Hi: hi}, nil
 }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
