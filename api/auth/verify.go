@@ -70,6 +70,9 @@ type Config struct {
 	// DefaultBoardClaim.
 	BoardClaim string
 
+	// RejectDevKeys refuses tokens signed with a development key (key id
+	// starting with DevKIDPrefix), whatever the JWKS holds; production sets it.
+	RejectDevKeys bool
 	// HTTPClient fetches JWKSURL; nil means a client with a 10 second timeout.
 	HTTPClient *http.Client
 	// JWKSRefreshInterval is the periodic refresh interval of JWKSURL; zero
@@ -92,6 +95,9 @@ type Principal struct {
 	Issuer string
 	// Scopes are the SMART resource scopes from "scope" or "scp".
 	Scopes Scopes
+	// Granted is every scope string in "scope" and "scp", SMART or not
+	// (deployment scopes such as an administrative one are matched here).
+	Granted []string
 	// Patient is the "patient" claim, for patient-context scopes.
 	Patient string
 	// Board is the health board claim.
@@ -164,6 +170,11 @@ func tokenErr(reason string, cause error) *TokenError {
 	return &TokenError{Reason: reason, cause: cause}
 }
 
+// Has reports whether the token granted the scope string exactly.
+func (p *Principal) Has(scope string) bool {
+	return scope != "" && slices.Contains(p.Granted, scope)
+}
+
 // Verifier verifies bearer tokens. It is safe for concurrent use.
 type Verifier struct {
 	parser     *jwt.Parser
@@ -172,6 +183,7 @@ type Verifier struct {
 	secret     []byte
 	keys       keyfunc.Keyfunc
 	boardClaim string
+	rejectDev  bool
 	cancel     context.CancelFunc
 }
 
@@ -222,6 +234,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		algs:       slices.Clone(algs),
 		secret:     slices.Clone(cfg.HS256Secret),
 		boardClaim: cfg.BoardClaim,
+		rejectDev:  cfg.RejectDevKeys,
 	}
 	if v.boardClaim == "" {
 		v.boardClaim = DefaultBoardClaim
@@ -357,8 +370,12 @@ func (v *Verifier) keyfunc(ctx context.Context) jwt.Keyfunc {
 		if v.keys == nil {
 			return nil, errAlg
 		}
-		if kid, _ := t.Header["kid"].(string); kid == "" {
+		kid, _ := t.Header["kid"].(string)
+		if kid == "" {
 			return nil, errNoKID
+		}
+		if v.rejectDev && IsDevKID(kid) {
+			return nil, errUnknownKey
 		}
 		key, err := v.keys.KeyfuncCtx(ctx)(t)
 		if err != nil {
@@ -475,15 +492,18 @@ func (v *Verifier) principal(c jwt.MapClaims) (*Principal, error) {
 		if !ok {
 			return nil, tokenErr(ReasonClaims, errors.New(`claim "scope" is not a string`))
 		}
-		p.Scopes = ParseScopes(s)
+		p.Granted = strings.Fields(s)
 	}
 	if raw, present := c["scp"]; present {
 		list, err := stringList(raw)
 		if err != nil {
 			return nil, tokenErr(ReasonClaims, err)
 		}
-		p.Scopes = append(p.Scopes, ParseScopeList(list)...)
+		for _, item := range list {
+			p.Granted = append(p.Granted, strings.Fields(item)...)
+		}
 	}
+	p.Scopes = ParseScopeList(p.Granted)
 	return p, nil
 }
 
