@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"github.com/golang-jwt/jwt/v5"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,6 +26,7 @@ import (
 // benchEnv is a server over a database prefilled with n Goals, shared by
 // the benchmarks of one size.
 type benchEnv struct {
+	token  string
 	base   string
 	ids    []string
 	raw    *mongo.Collection // a collection of n raw documents, for the ceiling
@@ -56,7 +58,7 @@ func getBenchEnv(b *testing.B, n int) *benchEnv {
 	res := service.New(store)
 	e := &benchEnv{}
 	for i := 0; i < n; i++ {
-		rec, err := res.Create(ctx, "Goal", fhirtest.Goal())
+		rec, err := res.Create(asAdmin(), "Goal", fhirtest.Goal())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -82,8 +84,15 @@ func getBenchEnv(b *testing.B, n int) *benchEnv {
 	if _, err := e.raw.InsertMany(ctx, docs); err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(log, res, api.Config{BaseURL: "http://bench/fhir", Ping: store.Ping}))
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
 	e.base = srv.URL + "/fhir"
+	h, err := api.New(log, res, api.Config{BaseURL: e.base, Ping: store.Ping, Verifier: newVerifier(b, e.base), RateLimit: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.Config.Handler = h
+	e.token = mint(b, e.base, jwt.MapClaims{"scope": fullScope, "health_board": boardA})
 	benchEnvs[n] = e
 	return e
 }
@@ -100,7 +109,7 @@ func BenchmarkRead(b *testing.B) {
 			for b.Loop() {
 				i++
 				req, _ := http.NewRequest("GET", e.base+"/Goal/"+e.ids[i%len(e.ids)], nil)
-				benchDo(b, req, http.StatusOK)
+				benchDo(b, e.auth(req), http.StatusOK)
 			}
 		})
 		b.Run(fmt.Sprintf("stored=%d/raw-findone", n), func(b *testing.B) {
@@ -137,7 +146,7 @@ func BenchmarkScan(b *testing.B) {
 				}
 				for b.Loop() {
 					req, _ := http.NewRequest("GET", e.base+path, nil)
-					benchDo(b, req, http.StatusOK)
+					benchDo(b, e.auth(req), http.StatusOK)
 				}
 			})
 		}
@@ -157,7 +166,7 @@ func BenchmarkCreate(b *testing.B) {
 				req, _ := http.NewRequest("POST", e.base+"/Goal", strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/fhir+json")
 				req.Header.Set("Prefer", "return=minimal")
-				benchDo(b, req, http.StatusCreated)
+				benchDo(b, e.auth(req), http.StatusCreated)
 			}
 		})
 		b.Run(fmt.Sprintf("stored=%d/raw-insert", n), func(b *testing.B) {
@@ -186,4 +195,10 @@ func benchDo(b *testing.B, req *http.Request, status int) {
 	if res.StatusCode != status {
 		b.Fatalf("%s %s: status %d", req.Method, req.URL.Path, res.StatusCode)
 	}
+}
+
+// auth adds the benchmark client's bearer token to req.
+func (e *benchEnv) auth(req *http.Request) *http.Request {
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	return req
 }

@@ -152,6 +152,9 @@ func (s *Server) history(c echo.Context, typ, id string) error {
 		return err
 	}
 	q := service.HistoryQuery{Type: typ, ID: id}
+	if typ == "" {
+		q.Types = allowedTypes(c) // the types the token's scopes cover
+	}
 	var err error
 	if q.Count, err = parseCount(c); err != nil {
 		return err

@@ -20,6 +20,7 @@ func outcomeFor(err error) (int, []fhir.Issue) {
 		fe  *fhir.Error
 		mbe *http.MaxBytesError
 		he  *echo.HTTPError
+		ua  unauthorized
 	)
 	one := func(status int, code r4.IssueType, msg string) (int, []fhir.Issue) {
 		sev := r4.IssueSeverityError
@@ -31,6 +32,12 @@ func outcomeFor(err error) (int, []fhir.Issue) {
 	switch {
 	case errors.As(err, &fe):
 		return fe.HTTPStatus(), fe.Issues
+	case errors.As(err, &ua):
+		return one(http.StatusUnauthorized, r4.IssueTypeLogin, ua.err.Error())
+	case errors.Is(err, service.ErrForbidden):
+		return one(http.StatusForbidden, r4.IssueTypeForbidden, err.Error())
+	case errors.Is(err, service.ErrIDTaken):
+		return one(http.StatusConflict, r4.IssueTypeConflict, err.Error())
 	case errors.Is(err, service.ErrNotFound):
 		return one(http.StatusNotFound, r4.IssueTypeNotFound, err.Error())
 	case errors.Is(err, service.ErrGone):

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/matcare/matcare/fhir"
 	"github.com/matcare/matcare/fhir/fhirtest"
 	"github.com/matcare/matcare/fhir/schema"
 )
@@ -70,6 +71,18 @@ func comparable(t *testing.T, b []byte) map[string]any {
 	if meta, ok := m["meta"].(map[string]any); ok {
 		delete(meta, "versionId")
 		delete(meta, "lastUpdated")
+		if sec, ok := meta["security"].([]any); ok { // the board label is the server's
+			kept := sec[:0]
+			for _, l := range sec {
+				if c, _ := l.(map[string]any); c["system"] != fhir.BoardSystem {
+					kept = append(kept, l)
+				}
+			}
+			meta["security"] = kept
+			if len(kept) == 0 {
+				delete(meta, "security")
+			}
+		}
 		if len(meta) == 0 {
 			delete(m, "meta")
 		}

@@ -27,6 +27,9 @@ type env struct {
 	srv   *httptest.Server
 	base  string
 	store *repository.Store
+	// token is sent as the bearer token unless a request sets
+	// Authorization itself ("" to send none).
+	token string
 }
 
 func newEnv(t testing.TB) *env {
@@ -47,9 +50,14 @@ func newEnv(t testing.TB) *env {
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.srv.Start()
 	e.base = e.srv.URL + "/fhir"
-	e.srv.Config.Handler = api.New(log, service.New(store), api.Config{BaseURL: e.base, MaxBodyBytes: 256 << 10, Ping: store.Ping})
+	h, err := api.New(log, service.New(store), api.Config{BaseURL: e.base, MaxBodyBytes: 256 << 10, Ping: store.Ping,
+		Verifier: newVerifier(t, e.base), RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Config.Handler = h
 	t.Cleanup(e.srv.Close)
-	return e
+	return e.as(fullScope, boardA)
 }
 
 // response is a finished HTTP exchange.
@@ -87,7 +95,14 @@ func (e *env) do(method, path string, body string, headers ...string) response {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/fhir+json")
 	}
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

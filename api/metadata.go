@@ -15,7 +15,7 @@ func (s *Server) capabilityStatement() map[string]any {
 	var typeInteractions, systemInteractions []map[string]string
 	for _, r := range routes() {
 		switch {
-		case r.Interaction == "" || r.Interaction == "capabilities":
+		case r.Interaction == "" || r.Interaction == "capabilities" || r.Type != "":
 		case r.Level == "system":
 			systemInteractions = append(systemInteractions, map[string]string{"code": r.Interaction})
 		default:
@@ -43,6 +43,14 @@ func (s *Server) capabilityStatement() map[string]any {
 			"searchParam":       params,
 		})
 	}
+	resources = append(resources, map[string]any{
+		"type":          auditType,
+		"profile":       "http://hl7.org/fhir/StructureDefinition/" + auditType,
+		"documentation": "Written by the server for every interaction; read by id with the auditor scope.",
+		"interaction":   []map[string]string{{"code": "read"}},
+		"readHistory":   false,
+		"updateCreate":  false,
+	})
 	return map[string]any{
 		"resourceType": "CapabilityStatement",
 		"status":       "active",
@@ -58,6 +66,7 @@ func (s *Server) capabilityStatement() map[string]any {
 		"format":      []string{"application/fhir+json", "json"},
 		"rest": []map[string]any{{
 			"mode":        "server",
+			"security":    s.securityStatement(),
 			"resource":    resources,
 			"interaction": systemInteractions,
 		}},

@@ -39,6 +39,9 @@ type oaOperation struct {
 	OperationID string               `yaml:"operationId"`
 	Parameters  []oaParam            `yaml:"parameters"`
 	Responses   map[string]yaml.Node `yaml:"responses"`
+	// Security is nil when the operation inherits the document's
+	// (bearer), and empty when it is open.
+	Security *[]map[string][]string `yaml:"security"`
 }
 
 // oaOp is one operation with the parameters that apply to it: the path
@@ -220,8 +223,15 @@ func TestOpenAPIOperations(t *testing.T) {
 		if !slices.Equal(want, got) {
 			t.Errorf("%s: path parameters %v, want %v", k, got, want)
 		}
+		// Open routes say so; every other one inherits bearer security.
+		if r, ok := routeKeys()[k]; ok {
+			open := o.Op.Security != nil && len(*o.Op.Security) == 0
+			if r.Open != open {
+				t.Errorf("%s: documented open=%v, served open=%v (security: [] marks open routes)", k, open, r.Open)
+			}
+		}
 		// Every FHIR route negotiates the format and writes with _pretty.
-		if strings.HasPrefix(o.Path, "/fhir/") {
+		if strings.HasPrefix(o.Path, "/fhir/") && !strings.HasPrefix(o.Path, "/fhir/.well-known/") {
 			for _, name := range []string{"_format", "_pretty"} {
 				if !hasParam(o.Params, "query", name) {
 					t.Errorf("%s: query parameter %s is not documented", k, name)

@@ -433,11 +433,16 @@ func TestMetadataAndHealth(t *testing.T) {
 	for _, x := range rest["resource"].([]any) {
 		types = append(types, x.(map[string]any)["type"].(string))
 	}
-	if got := strings.Join(types, ","); got != "CarePlan,Goal,Patient,Questionnaire,QuestionnaireResponse" {
+	if got := strings.Join(types, ","); got != "CarePlan,Goal,Patient,Questionnaire,QuestionnaireResponse,AuditEvent" {
 		t.Errorf("types %s", got)
 	}
-	for _, p := range []string{"/healthz", "/readyz"} {
-		r := e.do("GET", e.srv.URL+p, "")
+	sec, _ := rest["security"].(map[string]any)
+	if svc := fmt.Sprint(sec["service"]); !strings.Contains(svc, "SMART-on-FHIR") {
+		t.Errorf("rest.security: %v", sec)
+	}
+	// Probes, metadata and discovery need no token.
+	for _, p := range []string{"/healthz", "/readyz", "/fhir/metadata", "/fhir/.well-known/smart-configuration"} {
+		r := e.do("GET", e.srv.URL+p, "", "Authorization", "")
 		if r.StatusCode != http.StatusOK {
 			t.Errorf("%s: %d", p, r.StatusCode)
 		}

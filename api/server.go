@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/matcare/matcare/api/auth"
 	"github.com/matcare/matcare/service"
 )
 
@@ -28,6 +30,27 @@ type Config struct {
 	Ping func(context.Context) error
 	// Version is the software version shown in the CapabilityStatement.
 	Version string
+
+	// Verifier verifies bearer tokens; required. Every FHIR route but
+	// /fhir/metadata and the SMART discovery document needs a token.
+	Verifier Verifier
+	// BoardClaim names the token claim holding the health board (for
+	// messages; the Verifier reads it). Default auth.DefaultBoardClaim.
+	BoardClaim string
+	// AdminScope lets a client write shared content (questionnaires);
+	// NationalScope lets it read every board's data; AuditorScope lets it
+	// read the audit trail. Defaults DefaultAdminScope and the others.
+	AdminScope, NationalScope, AuditorScope string
+	// TokenEndpoint is the identity provider's token URL, advertised in
+	// the SMART discovery document and the CapabilityStatement.
+	TokenEndpoint string
+	// Algs are the accepted token signing algorithms, advertised.
+	Algs []string
+	// RateLimit is the sustained requests per second allowed per client
+	// (0: DefaultRateLimit; negative: unlimited); RateBurst the burst
+	// (0: DefaultRateBurst).
+	RateLimit float64
+	RateBurst int
 }
 
 // Server is matcare's HTTP handler.
@@ -37,12 +60,17 @@ type Server struct {
 	resources *service.Resources
 	cfg       Config
 	started   time.Time
+	limiter   *limiter
 }
 
 // route is one served route. The table drives registration, the
 // CapabilityStatement's interactions and the openapi.yaml check.
 type route struct {
 	Method, Path string
+	// Type is the one resource type a route serves ("": any in :type).
+	Type string
+	// Open routes need no token: probes and discovery documents.
+	Open bool
 	// Interaction is the R4 interaction code ("" for non-FHIR routes).
 	Interaction string
 	// Level is "instance", "type" or "system" for FHIR interactions.
@@ -54,47 +82,75 @@ type route struct {
 // handlers refer back to it (the CapabilityStatement is built from it).
 func routes() []route {
 	return []route{
-		{http.MethodGet, "/healthz", "", "", (*Server).healthz},
-		{http.MethodGet, "/readyz", "", "", (*Server).readyz},
-		{http.MethodGet, "/fhir/metadata", "capabilities", "system", (*Server).metadata},
-		{http.MethodGet, "/fhir/_history", "history-system", "system", (*Server).historySystem},
-		{http.MethodGet, "/fhir/:type", "search-type", "type", (*Server).search},
-		{http.MethodPost, "/fhir/:type", "create", "type", (*Server).create},
-		{http.MethodGet, "/fhir/:type/_history", "history-type", "type", (*Server).historyType},
-		{http.MethodGet, "/fhir/:type/:id", "read", "instance", (*Server).read},
-		{http.MethodPut, "/fhir/:type/:id", "update", "instance", (*Server).update},
-		{http.MethodDelete, "/fhir/:type/:id", "delete", "instance", (*Server).delete},
-		{http.MethodGet, "/fhir/:type/:id/_history", "history-instance", "instance", (*Server).historyInstance},
-		{http.MethodGet, "/fhir/:type/:id/_history/:vid", "vread", "instance", (*Server).vread},
+		{Method: http.MethodGet, Path: "/healthz", Open: true, handler: (*Server).healthz},
+		{Method: http.MethodGet, Path: "/readyz", Open: true, handler: (*Server).readyz},
+		{Method: http.MethodGet, Path: "/fhir/metadata", Interaction: "capabilities", Level: "system", Open: true, handler: (*Server).metadata},
+		{Method: http.MethodGet, Path: "/fhir/.well-known/smart-configuration", Open: true, handler: (*Server).smartConfiguration},
+		{Method: http.MethodGet, Path: "/fhir/_history", Interaction: "history-system", Level: "system", handler: (*Server).historySystem},
+		{Method: http.MethodGet, Path: "/fhir/:type", Interaction: "search-type", Level: "type", handler: (*Server).search},
+		{Method: http.MethodPost, Path: "/fhir/:type", Interaction: "create", Level: "type", handler: (*Server).create},
+		{Method: http.MethodGet, Path: "/fhir/:type/_history", Interaction: "history-type", Level: "type", handler: (*Server).historyType},
+		{Method: http.MethodGet, Path: "/fhir/:type/:id", Interaction: "read", Level: "instance", handler: (*Server).read},
+		{Method: http.MethodPut, Path: "/fhir/:type/:id", Interaction: "update", Level: "instance", handler: (*Server).update},
+		{Method: http.MethodDelete, Path: "/fhir/:type/:id", Interaction: "delete", Level: "instance", handler: (*Server).delete},
+		{Method: http.MethodGet, Path: "/fhir/:type/:id/_history", Interaction: "history-instance", Level: "instance", handler: (*Server).historyInstance},
+		{Method: http.MethodGet, Path: "/fhir/:type/:id/_history/:vid", Interaction: "vread", Level: "instance", handler: (*Server).vread},
+		{Method: http.MethodGet, Path: "/fhir/AuditEvent/:id", Type: auditType, Interaction: "read", Level: "instance", handler: (*Server).readAudit},
 	}
 }
 
-// New returns the HTTP handler serving resources.
-func New(log *slog.Logger, resources *service.Resources, cfg Config) *Server {
+// New returns the HTTP handler serving resources. It fails without a
+// token verifier: no configuration serves data unauthenticated.
+func New(log *slog.Logger, resources *service.Resources, cfg Config) (*Server, error) {
+	if cfg.Verifier == nil {
+		return nil, errors.New("api: a token verifier is required")
+	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	for _, d := range []struct {
+		dst *string
+		def string
+	}{
+		{&cfg.AdminScope, DefaultAdminScope}, {&cfg.NationalScope, DefaultNationalScope},
+		{&cfg.AuditorScope, DefaultAuditorScope}, {&cfg.BoardClaim, auth.DefaultBoardClaim},
+	} {
+		if *d.dst == "" {
+			*d.dst = d.def
+		}
+	}
+	if len(cfg.Algs) == 0 {
+		cfg.Algs = []string{auth.AlgRS256, auth.AlgES256}
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
-	s := &Server{echo: echo.New(), log: log, resources: resources, cfg: cfg, started: time.Now().UTC()}
+	s := &Server{echo: echo.New(), log: log, resources: resources, cfg: cfg, started: time.Now().UTC(),
+		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst)}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.accessLog, securityHeaders)
 	for _, r := range routes() {
-		h := r.handler
-		e.Add(r.Method, r.Path, func(c echo.Context) error { return h(s, c) })
-	}
-	// HEAD on GET routes (R4 http.html allows it; clients probe with it).
-	for _, r := range routes() {
+		h := s.handlerFor(r)
+		e.Add(r.Method, r.Path, h)
+		// HEAD on GET routes (R4 http.html allows it; clients probe with it).
 		if r.Method == http.MethodGet {
-			h := r.handler
-			e.Add(http.MethodHead, r.Path, func(c echo.Context) error { return h(s, c) })
+			e.Add(http.MethodHead, r.Path, h)
 		}
 	}
-	return s
+	return s, nil
+}
+
+// handlerFor wraps a route's handler: an open route runs as it is; every
+// other route is audited, authenticated, rate-limited and authorised.
+func (s *Server) handlerFor(r route) echo.HandlerFunc {
+	h := func(c echo.Context) error { return r.handler(s, c) }
+	if r.Open {
+		return h
+	}
+	return s.audited(r, s.guard(r, h))
 }
 
 // ServeHTTP implements http.Handler.

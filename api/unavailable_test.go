@@ -30,9 +30,15 @@ func TestStorageDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close(ctx)
-	srv := httptest.NewServer(api.New(log, service.New(store), api.Config{BaseURL: "http://x/fhir", Ping: store.Ping}))
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
 	defer srv.Close()
-	e := &env{t: t, srv: srv, base: srv.URL + "/fhir", store: store}
+	h, err := api.New(log, service.New(store), api.Config{BaseURL: srv.URL + "/fhir", Ping: store.Ping, Verifier: newVerifier(t, srv.URL+"/fhir")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = h
+	e := (&env{t: t, srv: srv, base: srv.URL + "/fhir", store: store}).as(fullScope, boardA)
 	id := e.create(goalBody)
 	if err := emb.Close(); err != nil {
 		t.Fatal(err)

@@ -36,7 +36,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		out, err := res.Stamp("id-1", 2, time.Unix(0, 0))
+		out, err := res.Stamp("id-1", 2, time.Unix(0, 0), "S08000031")
 		if err != nil {
 			t.Fatalf("Stamp of an accepted resource: %v", err)
 		}

@@ -132,8 +132,8 @@ func (r *Resource) Element(name string) json.RawMessage { return r.get(name) }
 // Stamp returns the resource's JSON with the server-owned id and
 // meta.versionId and meta.lastUpdated set. Everything else, including the
 // rest of meta, is the client's, in the client's order.
-func (r *Resource) Stamp(id string, version int, lastUpdated time.Time) ([]byte, error) {
-	meta, err := stampMeta(r.get("meta"), version, lastUpdated)
+func (r *Resource) Stamp(id string, version int, lastUpdated time.Time, board string) ([]byte, error) {
+	meta, err := stampMeta(r.get("meta"), version, lastUpdated, board)
 	if err != nil {
 		return nil, err
 	}
@@ -158,8 +158,9 @@ func (r *Resource) Stamp(id string, version int, lastUpdated time.Time) ([]byte,
 	return b.Bytes(), nil
 }
 
-// stampMeta sets versionId and lastUpdated in the client's meta object.
-func stampMeta(raw json.RawMessage, version int, lastUpdated time.Time) ([]byte, error) {
+// stampMeta sets versionId, lastUpdated and the board's security label in
+// the client's meta object.
+func stampMeta(raw json.RawMessage, version int, lastUpdated time.Time, board string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(`{"versionId":`)
 	b.Write(mustJSON(strconv.Itoa(version)))
@@ -170,8 +171,21 @@ func stampMeta(raw json.RawMessage, version int, lastUpdated time.Time) ([]byte,
 		if err != nil {
 			return nil, Errorf(r4.IssueTypeStructure, "meta", "meta must be an object")
 		}
+		security := false
 		for _, m := range ms {
 			if m.Key == "versionId" || m.Key == "lastUpdated" {
+				continue
+			}
+			if m.Key == "security" {
+				security = true
+				sec, err := stampSecurity(m.Value, board)
+				if err != nil {
+					return nil, Errorf(r4.IssueTypeStructure, "meta.security", "meta.security must be an array of Codings")
+				}
+				if sec != nil {
+					b.WriteString(`,"security":`)
+					b.Write(sec)
+				}
 				continue
 			}
 			b.WriteByte(',')
@@ -179,6 +193,14 @@ func stampMeta(raw json.RawMessage, version int, lastUpdated time.Time) ([]byte,
 			b.WriteByte(':')
 			b.Write(m.Value)
 		}
+		if security {
+			board = "" // placed where the client's labels were
+		}
+	}
+	if board != "" {
+		b.WriteString(`,"security":[`)
+		b.Write(boardLabel(board))
+		b.WriteByte(']')
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil

@@ -91,7 +91,7 @@ func TestStamp(t *testing.T) {
 		t.Errorf("ID = %q", res.ID)
 	}
 	lu := time.Date(2024, 6, 12, 10, 0, 0, 120e6, time.FixedZone("BST", 3600))
-	got, err := res.Stamp("abc", 3, lu)
+	got, err := res.Stamp("abc", 3, lu, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestStamp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got2, _ := res2.Stamp("abc", 4, lu)
+	got2, _ := res2.Stamp("abc", 4, lu, "")
 	if w := strings.Replace(want, `"versionId":"3"`, `"versionId":"4"`, 1); string(got2) != w {
 		t.Errorf("restamp =\n%s\nwant\n%s", got2, w)
 	}

@@ -14,6 +14,13 @@ type Type struct {
 	// They are checked on the raw JSON: the samply decoders invent a
 	// code for a missing required element.
 	Required []string
+	// Shared marks content every health board uses (questionnaires):
+	// it carries no board and only an administrator writes it.
+	Shared bool
+	// Compartment lists the paths of the references that place a resource
+	// in a patient's compartment (R4 CompartmentDefinition patient). The
+	// Patient type is in its own compartment.
+	Compartment []string
 	// decode checks codes and data types with the samply struct.
 	decode func([]byte) error
 	// rules checks what neither the schema nor the struct can, on the
@@ -29,13 +36,22 @@ func decoder[T any](f func([]byte) (T, error)) func([]byte) error {
 var Types = map[string]*Type{
 	"Patient": {Name: "Patient", decode: decoder(r4.UnmarshalPatient)},
 	"CarePlan": {Name: "CarePlan", Required: []string{"status", "intent", "subject"},
+		Compartment: []string{"subject", "activity.detail.performer"},
 		decode: decoder(r4.UnmarshalCarePlan)},
 	"Goal": {Name: "Goal", Required: []string{"lifecycleStatus", "description", "subject"},
+		Compartment: []string{"subject"},
 		decode: decoder(r4.UnmarshalGoal)},
-	"Questionnaire": {Name: "Questionnaire", Required: []string{"status"},
+	"Questionnaire": {Name: "Questionnaire", Required: []string{"status"}, Shared: true,
 		decode: decoder(r4.UnmarshalQuestionnaire), rules: questionnaireRules},
 	"QuestionnaireResponse": {Name: "QuestionnaireResponse", Required: []string{"status"},
+		Compartment: []string{"subject", "author"},
 		decode: decoder(r4.UnmarshalQuestionnaireResponse), rules: questionnaireResponseRules},
+}
+
+// IsShared reports whether typ is shared content (see Type.Shared).
+func IsShared(typ string) bool {
+	t, ok := Types[typ]
+	return ok && t.Shared
 }
 
 // TypeNames returns the served type names, sorted.

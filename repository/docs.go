@@ -21,6 +21,8 @@ type currentDoc struct {
 	Method  string    `bson:"method"`
 	Created bool      `bson:"created,omitempty"`
 	Board   string    `bson:"board"`
+	Pat     []string  `bson:"pat,omitempty"`
+	By      string    `bson:"by,omitempty"`
 	Txn     string    `bson:"txn,omitempty"`
 	Body    string    `bson:"body,omitempty"`
 }
@@ -35,6 +37,8 @@ type historyDoc struct {
 	Method  string    `bson:"method"`
 	Created bool      `bson:"created,omitempty"`
 	Board   string    `bson:"board"`
+	Pat     []string  `bson:"pat,omitempty"`
+	By      string    `bson:"by,omitempty"`
 	Txn     string    `bson:"txn,omitempty"`
 	Body    string    `bson:"body,omitempty"`
 	State   string    `bson:"state"`
@@ -46,23 +50,23 @@ func historyID(id string, v int) string { return id + "/" + strconv.Itoa(v) }
 func toHistory(rec service.Record, claimed time.Time) historyDoc {
 	return historyDoc{
 		ID: historyID(rec.ID, rec.Version), RID: rec.ID, V: rec.Version, LU: rec.LastUpdated,
-		Deleted: rec.Deleted, Method: rec.Method, Created: rec.Created, Board: rec.Board, Body: string(rec.Body),
+		Deleted: rec.Deleted, Method: rec.Method, Created: rec.Created, Board: rec.Board, Pat: rec.Patients, By: rec.Client, Body: string(rec.Body),
 		State: pending, Claimed: claimed,
 	}
 }
 
 func (h historyDoc) current() currentDoc {
-	return currentDoc{ID: h.RID, V: h.V, LU: h.LU, Deleted: h.Deleted, Method: h.Method, Created: h.Created, Board: h.Board, Txn: h.Txn, Body: h.Body}
+	return currentDoc{ID: h.RID, V: h.V, LU: h.LU, Deleted: h.Deleted, Method: h.Method, Created: h.Created, Board: h.Board, Pat: h.Pat, By: h.By, Txn: h.Txn, Body: h.Body}
 }
 
 func (h historyDoc) record(typ string) service.Record {
 	return service.Record{Type: typ, ID: h.RID, Version: h.V, LastUpdated: h.LU.UTC(), Deleted: h.Deleted,
-		Method: h.Method, Created: h.Created, Board: h.Board, Body: body(h.Body)}
+		Method: h.Method, Created: h.Created, Board: h.Board, Patients: h.Pat, Client: h.By, Body: body(h.Body)}
 }
 
 func (c currentDoc) record(typ string) service.Record {
 	return service.Record{Type: typ, ID: c.ID, Version: c.V, LastUpdated: c.LU.UTC(), Deleted: c.Deleted,
-		Method: c.Method, Created: c.Created, Board: c.Board, Body: body(c.Body)}
+		Method: c.Method, Created: c.Created, Board: c.Board, Patients: c.Pat, Client: c.By, Body: body(c.Body)}
 }
 
 func body(s string) []byte {

@@ -68,9 +68,15 @@ func (s *Store) History(ctx context.Context, q service.HistoryQuery) ([]service.
 	types := []string{q.Type}
 	if q.Type == "" {
 		types = fhir.TypeNames()
+		if q.Types != nil {
+			types = q.Types
+		}
 	}
 	var all []service.Record
 	for _, typ := range types {
+		if _, ok := fhir.Types[typ]; !ok || nothingFor(typ, q.Tenancy) {
+			continue
+		}
 		recs, err := s.typeHistory(ctx, typ, q)
 		if err != nil {
 			return nil, err
@@ -108,14 +114,16 @@ func (s *Store) instanceHistory(ctx context.Context, q service.HistoryQuery) ([]
 		if !q.Since.IsZero() && h.LU.Before(q.Since) {
 			break
 		}
-		recs = append(recs, h.record(q.Type))
+		if rec := h.record(q.Type); q.Tenancy.Allows(rec) {
+			recs = append(recs, rec)
+		}
 	}
 	return recs, nil
 }
 
 // typeHistory reads one type's entries after q.After in history order.
 func (s *Store) typeHistory(ctx context.Context, typ string, q service.HistoryQuery) ([]service.Record, error) {
-	filter := bson.D{}
+	filter := tenancyFilter(typ, q.Tenancy)
 	if !q.Since.IsZero() {
 		filter = append(filter, bson.E{Key: "lu", Value: bson.D{{Key: "$gte", Value: q.Since}}})
 	}
@@ -183,6 +191,9 @@ const maxIDLookups = 100
 
 // Search implements service.Store.
 func (s *Store) Search(ctx context.Context, q service.SearchQuery) ([]service.Record, error) {
+	if nothingFor(q.Type, q.Tenancy) {
+		return nil, nil
+	}
 	if len(q.IDs) > 0 && len(q.IDs) <= maxIDLookups {
 		recs, err := s.searchByIDs(ctx, q)
 		if err != nil {
@@ -229,7 +240,7 @@ func (s *Store) searchByIDs(ctx context.Context, q service.SearchQuery) ([]servi
 		if err != nil {
 			return nil, err
 		}
-		if c.Deleted || !inBounds(c.LU, q.LastUpdated) {
+		if c.Deleted || !inBounds(c.LU, q.LastUpdated) || !q.Tenancy.Allows(c.record(q.Type)) {
 			continue
 		}
 		recs = append(recs, c.record(q.Type))
@@ -264,8 +275,11 @@ func inBounds(t time.Time, bounds []service.TimeBound) bool {
 
 // Count implements service.Store.
 func (s *Store) Count(ctx context.Context, q service.SearchQuery) (int64, error) {
+	if nothingFor(q.Type, q.Tenancy) {
+		return 0, nil
+	}
 	if len(q.IDs) > 0 && len(q.IDs) <= maxIDLookups {
-		recs, err := s.searchByIDs(ctx, service.SearchQuery{Type: q.Type, IDs: q.IDs, LastUpdated: q.LastUpdated})
+		recs, err := s.searchByIDs(ctx, service.SearchQuery{Type: q.Type, IDs: q.IDs, LastUpdated: q.LastUpdated, Tenancy: q.Tenancy})
 		return int64(len(recs)), err
 	}
 	n, err := s.current(q.Type).CountDocuments(ctx, searchFilter(q))
@@ -276,7 +290,7 @@ func (s *Store) Count(ctx context.Context, q service.SearchQuery) (int64, error)
 }
 
 func searchFilter(q service.SearchQuery) bson.D {
-	f := bson.D{{Key: "deleted", Value: false}}
+	f := append(bson.D{{Key: "deleted", Value: false}}, tenancyFilter(q.Type, q.Tenancy)...)
 	var and bson.A
 	if len(q.IDs) > 0 {
 		and = append(and, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: q.IDs}}}})
@@ -307,4 +321,27 @@ func timeCond(field string, b service.TimeBound) bson.D {
 	default: // eq
 		return bson.D{{Key: "$and", Value: bson.A{op("$gte", b.Lo), op("$lt", b.Hi)}}}
 	}
+}
+
+// nothingFor reports whether t can see nothing of typ: a caller without a
+// board who is not a national reader sees no board's resources (and never
+// those stored without a board).
+func nothingFor(typ string, t service.Tenancy) bool {
+	return !fhir.IsShared(typ) && !t.AllBoards && t.Board == ""
+}
+
+// tenancyFilter is the query restriction of t on typ: the board and the
+// patient compartment. Shared types have neither.
+func tenancyFilter(typ string, t service.Tenancy) bson.D {
+	if fhir.IsShared(typ) {
+		return bson.D{}
+	}
+	f := bson.D{}
+	if !t.AllBoards {
+		f = append(f, bson.E{Key: "board", Value: t.Board})
+	}
+	if t.Patient != "" {
+		f = append(f, bson.E{Key: "pat", Value: t.Patient})
+	}
+	return f
 }

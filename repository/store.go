@@ -167,9 +167,19 @@ func (s *Store) ensureCollections(ctx context.Context) error {
 	for _, n := range existing {
 		have[n] = true
 	}
-	if !have[repairCollection] {
-		if err := s.db.CreateCollection(ctx, repairCollection); err != nil && !isNamespaceExists(err) {
-			return fmt.Errorf("create collection %s: %w", repairCollection, err)
+	for _, name := range []string{repairCollection, auditCollection} {
+		if have[name] {
+			continue
+		}
+		if err := s.db.CreateCollection(ctx, name); err != nil && !isNamespaceExists(err) {
+			return fmt.Errorf("create collection %s: %w", name, err)
+		}
+	}
+	if !s.ferret {
+		if _, err := s.db.Collection(auditCollection).Indexes().CreateOne(ctx, mongo.IndexModel{
+			Keys: bson.D{{Key: "board", Value: 1}, {Key: "recorded", Value: -1}},
+		}); err != nil {
+			return fmt.Errorf("indexes of %s: %w", auditCollection, err)
 		}
 	}
 	for _, typ := range fhir.TypeNames() {
@@ -186,6 +196,7 @@ func (s *Store) ensureCollections(ctx context.Context) error {
 		}
 		if _, err := s.current(typ).Indexes().CreateMany(ctx, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "lu", Value: 1}, {Key: "_id", Value: 1}}},
+			{Keys: bson.D{{Key: "board", Value: 1}, {Key: "_id", Value: 1}}},
 		}); err != nil {
 			return fmt.Errorf("indexes of %s: %w", typ, err)
 		}

@@ -164,7 +164,7 @@ func TestCrashRepair(t *testing.T) {
 			if (step == afterClaim) != errors.Is(err, service.ErrNotFound) {
 				t.Fatalf("Version 2 before repair: %v", err)
 			}
-			h, err := s.History(ctx, service.HistoryQuery{Type: "Goal", Count: 10})
+			h, err := s.History(ctx, service.HistoryQuery{Type: "Goal", Count: 10, Tenancy: anyBoard})
 			if err != nil || len(h) != wantV {
 				t.Fatalf("type history: %d entries, %v; want %d", len(h), err, wantV)
 			}
@@ -227,7 +227,7 @@ func TestHistoryOrderAndPaging(t *testing.T) {
 	put("Goal", "a", 2, base.Add(time.Second))
 	put("CarePlan", "z", 1, base.Add(time.Second))
 	put("Goal", "a", 3, base.Add(2*time.Second))
-	all, err := s.History(ctx, service.HistoryQuery{Count: 100})
+	all, err := s.History(ctx, service.HistoryQuery{Count: 100, Tenancy: anyBoard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestHistoryOrderAndPaging(t *testing.T) {
 		var walked []service.Record
 		var after *service.HistoryKey
 		for {
-			page, err := s.History(ctx, service.HistoryQuery{Count: count, After: after})
+			page, err := s.History(ctx, service.HistoryQuery{Count: count, After: after, Tenancy: anyBoard})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -267,7 +267,7 @@ func TestHistoryOrderAndPaging(t *testing.T) {
 			}
 		}
 	}
-	since, err := s.History(ctx, service.HistoryQuery{Type: "Goal", Count: 100, Since: base.Add(time.Second)})
+	since, err := s.History(ctx, service.HistoryQuery{Type: "Goal", Count: 100, Since: base.Add(time.Second), Tenancy: anyBoard})
 	if err != nil || len(since) != 2 {
 		t.Errorf("_since: %d, %v", len(since), err)
 	}
@@ -306,7 +306,7 @@ func TestSearchByIDsMatchesQuery(t *testing.T) {
 		{IDs: []string{"a", "b", "c", "e"}, Count: 10, LastUpdated: []service.TimeBound{{Op: "ge", Lo: base.Add(time.Hour), Hi: base.Add(2 * time.Hour)}}},
 		{IDs: []string{"a", "b", "c", "e"}, Count: 10, LastUpdated: []service.TimeBound{{Op: "ne", Lo: base.Add(time.Hour), Hi: base.Add(2 * time.Hour)}}},
 	} {
-		q.Type = "Goal"
+		q.Type, q.Tenancy = "Goal", anyBoard
 		lookup, err := s.Search(ctx, q)
 		if err != nil {
 			t.Fatal(err)
@@ -319,10 +319,13 @@ func TestSearchByIDsMatchesQuery(t *testing.T) {
 		if got, want := fmt.Sprint(ids(lookup)), fmt.Sprint(ids(scan)); got != want {
 			t.Errorf("%+v: lookups found %s, the query %s", q, got, want)
 		}
-		n, err := s.Count(ctx, service.SearchQuery{Type: "Goal", IDs: q.IDs[:len(q.IDs)-len(pad)], LastUpdated: q.LastUpdated})
-		m, err2 := s.Count(ctx, service.SearchQuery{Type: "Goal", IDs: q.IDs, LastUpdated: q.LastUpdated})
+		n, err := s.Count(ctx, service.SearchQuery{Type: "Goal", IDs: q.IDs[:len(q.IDs)-len(pad)], LastUpdated: q.LastUpdated, Tenancy: anyBoard})
+		m, err2 := s.Count(ctx, service.SearchQuery{Type: "Goal", IDs: q.IDs, LastUpdated: q.LastUpdated, Tenancy: anyBoard})
 		if err != nil || err2 != nil || n != m {
 			t.Errorf("%+v: counts %d and %d (%v %v)", q, n, m, err, err2)
 		}
 	}
 }
+
+// anyBoard lets a query see every board, as a national reader does.
+var anyBoard = service.Tenancy{AllBoards: true}

@@ -8,6 +8,11 @@ import (
 // History returns history entries in history order (newest first), up to
 // q.Count+1 so the caller knows whether there is a next page.
 func (s *Resources) History(ctx context.Context, q HistoryQuery) ([]Record, error) {
+	a, err := access(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q.Tenancy = a.tenancy()
 	if q.Type != "" {
 		if q.ID != "" {
 			if err := checkTypeID(q.Type, q.ID); err != nil {
@@ -19,7 +24,11 @@ func (s *Resources) History(ctx context.Context, q HistoryQuery) ([]Record, erro
 	}
 	if q.ID != "" {
 		// An instance that never existed has no history: 404, as HAPI.
-		if _, err := s.store.Current(ctx, q.Type, q.ID); err != nil {
+		cur, err := s.store.Current(ctx, q.Type, q.ID)
+		if err == nil && !a.Sees(cur) {
+			err = ErrNotFound // another board's: exactly as if absent
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%s/%s: %w", q.Type, q.ID, err)
 		}
 	}
@@ -32,6 +41,11 @@ func (s *Resources) History(ctx context.Context, q HistoryQuery) ([]Record, erro
 
 // Search runs a basic search, returning up to q.Count+1 matches.
 func (s *Resources) Search(ctx context.Context, q SearchQuery) ([]Record, error) {
+	a, err := access(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q.Tenancy = a.tenancy()
 	if err := checkTypeID(q.Type, "x"); err != nil {
 		return nil, err
 	}
@@ -44,6 +58,11 @@ func (s *Resources) Search(ctx context.Context, q SearchQuery) ([]Record, error)
 
 // Count returns the number of matches of q.
 func (s *Resources) Count(ctx context.Context, q SearchQuery) (int64, error) {
+	a, err := access(ctx)
+	if err != nil {
+		return 0, err
+	}
+	q.Tenancy = a.tenancy()
 	n, err := s.store.Count(ctx, q)
 	if err != nil {
 		return 0, fmt.Errorf("count %s: %w", q.Type, err)

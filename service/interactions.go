@@ -15,12 +15,21 @@ import (
 // Create stores body as version 1 of a new resource of type typ with a
 // server-assigned id. Any id in body is ignored, as R4 requires.
 func (s *Resources) Create(ctx context.Context, typ string, body []byte) (Record, error) {
+	a, err := access(ctx)
+	if err != nil {
+		return Record{}, err
+	}
 	res, err := fhir.Parse(typ, body)
 	if err != nil {
 		return Record{}, err
 	}
-	rec := Record{Type: typ, ID: newID(), Version: 1, Method: "POST", Created: true, LastUpdated: s.timestamp()}
-	if rec.Body, err = res.Stamp(rec.ID, rec.Version, rec.LastUpdated); err != nil {
+	rec := Record{Type: typ, ID: newID(), Version: 1, Method: "POST", Created: true, LastUpdated: s.timestamp(),
+		Board: a.ownBoard(typ), Client: a.Client}
+	rec.Patients = res.Patients(rec.ID)
+	if err := a.mayWrite(typ, rec.Patients); err != nil {
+		return Record{}, err
+	}
+	if rec.Body, err = res.Stamp(rec.ID, rec.Version, rec.LastUpdated, rec.Board); err != nil {
 		return Record{}, err
 	}
 	if err := s.store.Put(ctx, rec, 0); err != nil {
@@ -30,12 +39,20 @@ func (s *Resources) Create(ctx context.Context, typ string, body []byte) (Record
 }
 
 // Read returns the current version of a resource: ErrNotFound if it never
-// existed, ErrGone (with the tombstone) if it was deleted.
+// existed or the caller may not see it, ErrGone (with the tombstone) if it
+// was deleted.
 func (s *Resources) Read(ctx context.Context, typ, id string) (Record, error) {
+	a, err := access(ctx)
+	if err != nil {
+		return Record{}, err
+	}
 	if err := checkTypeID(typ, id); err != nil {
 		return Record{}, err
 	}
 	rec, err := s.store.Current(ctx, typ, id)
+	if err == nil && !a.Sees(rec) {
+		rec, err = Record{}, ErrNotFound // exactly as if absent
+	}
 	if err != nil {
 		return Record{}, fmt.Errorf("%s/%s: %w", typ, id, err)
 	}
@@ -48,10 +65,17 @@ func (s *Resources) Read(ctx context.Context, typ, id string) (Record, error) {
 // VRead returns one version of a resource; ErrGone (with the tombstone)
 // if that version is a deletion.
 func (s *Resources) VRead(ctx context.Context, typ, id string, version int) (Record, error) {
+	a, err := access(ctx)
+	if err != nil {
+		return Record{}, err
+	}
 	if err := checkTypeID(typ, id); err != nil {
 		return Record{}, err
 	}
 	rec, err := s.store.Version(ctx, typ, id, version)
+	if err == nil && !a.Sees(rec) {
+		rec, err = Record{}, ErrNotFound
+	}
 	if err != nil {
 		return Record{}, fmt.Errorf("%s/%s/_history/%d: %w", typ, id, version, err)
 	}
@@ -66,6 +90,10 @@ func (s *Resources) VRead(ctx context.Context, typ, id string, version int) (Rec
 // ifMatch set, the write happens only if ifMatch is the current version
 // (ErrPrecondition otherwise); without it, a lost race is retried.
 func (s *Resources) Update(ctx context.Context, typ, id string, body []byte, ifMatch *int) (rec Record, created bool, err error) {
+	a, err := access(ctx)
+	if err != nil {
+		return Record{}, false, err
+	}
 	if err := checkTypeID(typ, id); err != nil {
 		return Record{}, false, err
 	}
@@ -79,9 +107,16 @@ func (s *Resources) Update(ctx context.Context, typ, id string, body []byte, ifM
 	case res.ID != id:
 		return Record{}, false, fhir.Errorf(r4.IssueTypeInvalid, typ+".id", "the id in the resource (%s) does not match the id in the URL (%s)", res.ID, id)
 	}
-	err = s.write(ctx, typ, id, ifMatch, func(cur *Record) (Record, error) {
+	patients := res.Patients(id)
+	if err := a.mayWrite(typ, patients); err != nil {
+		return Record{}, false, err
+	}
+	// An id held by someone the caller cannot change is taken: 409,
+	// whatever its state, so an update reveals no more than that.
+	err = s.write(ctx, typ, id, ifMatch, a, fmt.Errorf("%s/%s: %w", typ, id, ErrIDTaken), func(cur *Record) (Record, error) {
 		created = cur == nil || cur.Deleted
-		rec := Record{Type: typ, ID: id, Method: "PUT", Created: created, LastUpdated: s.timestamp()}
+		rec := Record{Type: typ, ID: id, Method: "PUT", Created: created, LastUpdated: s.timestamp(),
+			Board: a.ownBoard(typ), Patients: patients, Client: a.Client}
 		if cur != nil {
 			rec.Version = cur.Version + 1
 			if rec.LastUpdated.Before(cur.LastUpdated) { // keep history in order if the clock steps back
@@ -91,7 +126,7 @@ func (s *Resources) Update(ctx context.Context, typ, id string, body []byte, ifM
 			rec.Version = 1
 		}
 		var err error
-		rec.Body, err = res.Stamp(id, rec.Version, rec.LastUpdated)
+		rec.Body, err = res.Stamp(id, rec.Version, rec.LastUpdated, rec.Board)
 		return rec, err
 	}, &rec)
 	if err != nil {
@@ -104,14 +139,23 @@ func (s *Resources) Update(ctx context.Context, typ, id string, body []byte, ifM
 // does not exist or is already deleted changes nothing and succeeds
 // (R4 delete is idempotent); done is false then.
 func (s *Resources) Delete(ctx context.Context, typ, id string, ifMatch *int) (rec Record, done bool, err error) {
+	a, err := access(ctx)
+	if err != nil {
+		return Record{}, false, err
+	}
 	if err := checkTypeID(typ, id); err != nil {
 		return Record{}, false, err
 	}
-	err = s.write(ctx, typ, id, ifMatch, func(cur *Record) (Record, error) {
+	if fhir.IsShared(typ) && !a.Admin || !fhir.IsShared(typ) && a.Board == "" {
+		return Record{}, false, a.mayWrite(typ, nil)
+	}
+	// Another board's resource is treated exactly as an absent one.
+	err = s.write(ctx, typ, id, ifMatch, a, nil, func(cur *Record) (Record, error) {
 		if cur == nil || cur.Deleted {
 			return Record{}, errNothingToDo
 		}
-		rec := Record{Type: typ, ID: id, Version: cur.Version + 1, Method: "DELETE", Deleted: true, LastUpdated: s.timestamp()}
+		rec := Record{Type: typ, ID: id, Version: cur.Version + 1, Method: "DELETE", Deleted: true, LastUpdated: s.timestamp(),
+			Board: cur.Board, Patients: cur.Patients, Client: a.Client}
 		if rec.LastUpdated.Before(cur.LastUpdated) {
 			rec.LastUpdated = cur.LastUpdated
 		}
@@ -131,8 +175,10 @@ var errNothingToDo = errors.New("nothing to do")
 // write runs one versioned write: read the current version, check
 // If-Match, build the next version with next, and store it. Losing the
 // race for the next version fails with ErrPrecondition under If-Match and
-// is retried, with jittered backoff, without it.
-func (s *Resources) write(ctx context.Context, typ, id string, ifMatch *int, next func(cur *Record) (Record, error), out *Record) error {
+// is retried, with jittered backoff, without it. A current version a may
+// not change fails with hidden, or, when hidden is nil, is treated as
+// absent.
+func (s *Resources) write(ctx context.Context, typ, id string, ifMatch *int, a Access, hidden error, next func(cur *Record) (Record, error), out *Record) error {
 	deadline := s.now().Add(s.retry)
 	backoff := time.Millisecond
 	for {
@@ -144,6 +190,12 @@ func (s *Resources) write(ctx context.Context, typ, id string, ifMatch *int, nex
 		case errors.Is(err, ErrNotFound):
 		default:
 			return fmt.Errorf("%s/%s: %w", typ, id, err)
+		}
+		if cur != nil && !a.owns(*cur) {
+			if hidden != nil {
+				return hidden
+			}
+			cur = nil
 		}
 		if ifMatch != nil && (cur == nil || cur.Version != *ifMatch) {
 			return fmt.Errorf("%s/%s: %w", typ, id, ErrPrecondition)

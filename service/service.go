@@ -20,14 +20,18 @@ type Record struct {
 	Deleted     bool   // a tombstone: the version a delete created
 	Method      string // the interaction that made it: POST, PUT or DELETE
 	Created     bool   // the write created the resource (POST, or PUT of a new or deleted id)
-	Board       string // the owning health board ("" until tenancy lands)
-	Body        []byte // the resource's JSON, id and meta included; nil for a tombstone
+	Board       string   // the owning health board; "" for shared content
+	Patients    []string // the patients whose compartment this version is in
+	Client      string   // the client that wrote this version
+	Body        []byte   // the resource's JSON, id and meta included; nil for a tombstone
 }
 
 // HistoryQuery selects history entries, newest first. Type "" means the
 // whole system; ID "" means every resource of Type.
 type HistoryQuery struct {
 	Type, ID string
+	Types    []string // with Type "": only these types (nil: all)
+	Tenancy  Tenancy  // set by the service from the caller's access
 	Since    time.Time   // zero: no lower bound (inclusive bound otherwise)
 	Count    int         // entries wanted; the store returns up to Count+1
 	After    *HistoryKey // resume after this entry
@@ -75,6 +79,7 @@ type SearchQuery struct {
 	LastUpdated []TimeBound // all of
 	Count       int         // matches wanted; the store returns up to Count+1
 	AfterID     string      // resume after this id (ids ascend)
+	Tenancy     Tenancy     // set by the service from the caller's access
 }
 
 // Store is the persistence the interactions need.
@@ -94,6 +99,11 @@ type Store interface {
 	Search(ctx context.Context, q SearchQuery) ([]Record, error)
 	// Count returns how many resources match q, ignoring paging.
 	Count(ctx context.Context, q SearchQuery) (int64, error)
+	// AppendAudit durably stores one audit record; records are never
+	// changed or removed.
+	AppendAudit(ctx context.Context, rec AuditRecord) error
+	// Audit returns one audit record; ErrNotFound if there is none.
+	Audit(ctx context.Context, id string) (AuditRecord, error)
 }
 
 // Resources implements the interactions on every served type.

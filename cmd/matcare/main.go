@@ -104,9 +104,12 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 		}
 	}
 
-	handler := api.New(log, service.New(store), api.Config{
+	handler, err := api.New(log, service.New(store), api.Config{
 		BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBodyBytes, Ping: store.Ping, Version: version,
 	})
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
