@@ -37,15 +37,15 @@ var Types = map[string]*Type{
 	"Patient": {Name: "Patient", decode: decoder(r4.UnmarshalPatient)},
 	"CarePlan": {Name: "CarePlan", Required: []string{"status", "intent", "subject"},
 		Compartment: []string{"subject", "activity.detail.performer"},
-		decode: decoder(r4.UnmarshalCarePlan)},
+		decode:      decoder(r4.UnmarshalCarePlan)},
 	"Goal": {Name: "Goal", Required: []string{"lifecycleStatus", "description", "subject"},
 		Compartment: []string{"subject"},
-		decode: decoder(r4.UnmarshalGoal)},
+		decode:      decoder(r4.UnmarshalGoal)},
 	"Questionnaire": {Name: "Questionnaire", Required: []string{"status"}, Shared: true,
 		decode: decoder(r4.UnmarshalQuestionnaire), rules: questionnaireRules},
 	"QuestionnaireResponse": {Name: "QuestionnaireResponse", Required: []string{"status"},
 		Compartment: []string{"subject", "author"},
-		decode: decoder(r4.UnmarshalQuestionnaireResponse), rules: questionnaireResponseRules},
+		decode:      decoder(r4.UnmarshalQuestionnaireResponse), rules: questionnaireResponseRules},
 }
 
 // IsShared reports whether typ is shared content (see Type.Shared).

@@ -17,9 +17,9 @@ type Record struct {
 	ID          string
 	Version     int
 	LastUpdated time.Time
-	Deleted     bool   // a tombstone: the version a delete created
-	Method      string // the interaction that made it: POST, PUT or DELETE
-	Created     bool   // the write created the resource (POST, or PUT of a new or deleted id)
+	Deleted     bool     // a tombstone: the version a delete created
+	Method      string   // the interaction that made it: POST, PUT or DELETE
+	Created     bool     // the write created the resource (POST, or PUT of a new or deleted id)
 	Board       string   // the owning health board; "" for shared content
 	Patients    []string // the patients whose compartment this version is in
 	Client      string   // the client that wrote this version
@@ -30,8 +30,8 @@ type Record struct {
 // whole system; ID "" means every resource of Type.
 type HistoryQuery struct {
 	Type, ID string
-	Types    []string // with Type "": only these types (nil: all)
-	Tenancy  Tenancy  // set by the service from the caller's access
+	Types    []string    // with Type "": only these types (nil: all)
+	Tenancy  Tenancy     // set by the service from the caller's access
 	Since    time.Time   // zero: no lower bound (inclusive bound otherwise)
 	Count    int         // entries wanted; the store returns up to Count+1
 	After    *HistoryKey // resume after this entry
