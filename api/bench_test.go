@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -26,6 +27,7 @@ import (
 // benchEnv is a server over a database prefilled with n Goals, shared by
 // the benchmarks of one size.
 type benchEnv struct {
+	res    *service.Resources
 	token  string
 	base   string
 	ids    []string
@@ -56,7 +58,7 @@ func getBenchEnv(b *testing.B, n int) *benchEnv {
 		b.Fatal(err)
 	}
 	res := service.New(store)
-	e := &benchEnv{}
+	e := &benchEnv{res: res}
 	for i := 0; i < n; i++ {
 		rec, err := res.Create(asAdmin(), "Goal", fhirtest.Goal())
 		if err != nil {
@@ -150,6 +152,39 @@ func BenchmarkScan(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkAuditWrite is the storage cost of one AuditEvent (every
+// audited request pays it before its response is sent), beside the raw
+// InsertOne of a document of the same size.
+func BenchmarkAuditWrite(b *testing.B) {
+	body := []byte(`{"resourceType":"AuditEvent","id":"x","meta":{"versionId":"1","lastUpdated":"2026-01-01T00:00:00.000Z"},` +
+		`"type":{"code":"rest"},"recorded":"2026-01-01T00:00:00.000Z",` +
+		`"agent":[{"who":{"identifier":{"system":"https://idp.example/realms/nhs","value":"ehr-integration-client"}},"requestor":true,` +
+		`"network":{"address":"127.0.0.1","type":"2"}}],"source":{"observer":{"display":"matcare"}},` +
+		`"entity":[{"what":{"reference":"Goal/ABCDEFGHIJKLMNOPQRSTUVWXYZ/_history/1"}}]}`)
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("stored=%d/matcare", n), func(b *testing.B) {
+			e := getBenchEnv(b, n)
+			ctx := context.Background()
+			for b.Loop() {
+				rec := service.AuditRecord{ID: service.NewAuditID(), Recorded: time.Now().UTC(), Board: "S08000031", Client: "c", Body: body}
+				if err := e.res.Audit(ctx, rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("stored=%d/raw-insert", n), func(b *testing.B) {
+			e := getBenchEnv(b, n)
+			ctx := context.Background()
+			for b.Loop() {
+				doc := bson.D{{Key: "_id", Value: service.NewAuditID()}, {Key: "v", Value: 1}, {Key: "body", Value: string(body)}}
+				if _, err := e.raw.InsertOne(ctx, doc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -27,6 +27,8 @@ type env struct {
 	srv   *httptest.Server
 	base  string
 	store *repository.Store
+	uri   string // the storage server's URI and the database's name
+	db    string
 	// token is sent as the bearer token unless a request sets
 	// Authorization itself ("" to send none).
 	token string
@@ -46,7 +48,7 @@ func newEnv(t testing.TB) *env {
 	if err := ms.Optimize(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: store}
+	e := &env{t: t, store: store, uri: ms.URI(), db: db}
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.srv.Start()
 	e.base = e.srv.URL + "/fhir"
