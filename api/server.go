@@ -131,7 +131,7 @@ func New(log *slog.Logger, resources *service.Resources, cfg Config) (*Server, e
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.accessLog, securityHeaders)
+	e.Use(s.accessLog, securityHeaders(strings.HasPrefix(cfg.BaseURL, "https://")))
 	for _, r := range routes() {
 		h := s.handlerFor(r)
 		e.Add(r.Method, r.Path, h)
@@ -194,15 +194,22 @@ func printable(s string) bool {
 }
 
 // securityHeaders sets headers every response carries: health data must
-// not be cached by intermediaries or sniffed into another type.
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		return next(c)
+// not be cached by intermediaries or sniffed into another type, and with
+// an https base URL browsers must keep to https.
+func securityHeaders(https bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Cache-Control", "no-store")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+			if https {
+				h.Set("Strict-Transport-Security", "max-age=31536000")
+			}
+			return next(c)
+		}
 	}
 }
 
