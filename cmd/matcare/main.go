@@ -68,6 +68,12 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: cfg.logLevel}))
+	// Authentication first: a bad key setup stops matcare before storage.
+	verifier, err := newVerifier(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer verifier.Close()
 	// Compile the served types' schemas now, not in the first request.
 	if err := schema.Preload(fhir.TypeNames()...); err != nil {
 		return fmt.Errorf("R4 schema: %w", err)
@@ -104,6 +110,21 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 		}
 	}
 
+	// WIRE: once package api has the authentication Config (merge of the
+	// api branch), add to the api.Config below:
+	//
+	//	Verifier:      verifier,
+	//	AdminScope:    cfg.adminScope,    // "" = api default matcare:admin
+	//	NationalScope: cfg.nationalScope, // "" = api default matcare:national
+	//	AuditorScope:  cfg.auditorScope,  // "" = api default matcare:audit
+	//	TokenEndpoint: cfg.tokenEndpoint, // "" = none advertised
+	//	Algs:          cfg.algs,
+	//	RateLimit:     cfg.rateLimit,     // 0 = api default, -1 = off
+	//	RateBurst:     cfg.rateBurst,     // 0 = api default
+	//
+	// take api.New's error (return fmt.Errorf("api: %w", err)), and delete
+	// this comment and the `_ =` line below.
+	_, _, _, _, _, _, _, _ = verifier, cfg.adminScope, cfg.nationalScope, cfg.auditorScope, cfg.tokenEndpoint, cfg.algs, cfg.rateLimit, cfg.rateBurst
 	handler := api.New(log, service.New(store), api.Config{
 		BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBodyBytes, Ping: store.Ping, Version: version,
 	})
