@@ -212,8 +212,9 @@ func TestConfigAuth(t *testing.T) {
 func TestRunShutsDownGracefully(t *testing.T) {
 	dir := t.TempDir()
 	env := func(k string) string {
-		return map[string]string{"MATCARE_ADDR": "127.0.0.1:0", "MATCARE_DATA_DIR": dir}[k]
+		return map[string]string{"MATCARE_ADDR": "127.0.0.1:0", "MATCARE_DATA_DIR": dir, "MATCARE_RATE_LIMIT": "off"}[k]
 	}
+	token := testToken(t, env)
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs lockedBuffer
 	ready := make(chan string, 1)
@@ -227,7 +228,7 @@ func TestRunShutsDownGracefully(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("not ready")
 	}
-	st, _, _, err := call(ctx, "GET", "http://"+addr+"/readyz", "")
+	st, _, _, err := call(ctx, token, "GET", "http://"+addr+"/readyz", "")
 	if err != nil || st != 200 {
 		t.Fatalf("readyz: %d %v", st, err)
 	}
@@ -241,6 +242,7 @@ func TestRunShutsDownGracefully(t *testing.T) {
 	go func() {
 		req, _ := http.NewRequest("POST", "http://"+addr+"/fhir/Goal", pr)
 		req.Header.Set("Content-Type", "application/fhir+json")
+		req.Header.Set("Authorization", "Bearer "+token)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			reqDone <- -1
