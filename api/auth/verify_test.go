@@ -488,3 +488,33 @@ func TestJWKSURLUnavailableAtStart(t *testing.T) {
 		t.Fatal("verifier built without its keys")
 	}
 }
+
+// TestRejectDevKeys checks that RejectDevKeys refuses a token signed with
+// the development key even when the trusted JWKS is the development JWKS
+// itself, and that the same token verifies without it.
+func TestRejectDevKeys(t *testing.T) {
+	jwksPath, dev, err := EnsureDevKey(filepath.Join(t.TempDir(), "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := dev.Mint(jwt.MapClaims{"iss": testIss, "aud": testAud, "client_id": "dev", "scope": "system/*.*"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := newTestVerifier(t, Config{JWKSFile: jwksPath})
+	if p, err := open.Verify(context.Background(), tok); err != nil || p.ClientID != "dev" {
+		t.Fatalf("without RejectDevKeys: %+v, %v", p, err)
+	}
+	strict := newTestVerifier(t, Config{JWKSFile: jwksPath, RejectDevKeys: true})
+	_, err = strict.Verify(context.Background(), tok)
+	var te *TokenError
+	if !errors.As(err, &te) || te.Reason != ReasonUnknownKey {
+		t.Fatalf("with RejectDevKeys: %v, want reason %s", err, ReasonUnknownKey)
+	}
+	// A production key in the same kind of configuration still verifies.
+	_, ek, _ := testKeys(t)
+	strict = newTestVerifier(t, Config{JWKSFile: writeJWKS(t, ek), RejectDevKeys: true})
+	if _, err := strict.Verify(context.Background(), sign(t, ek, baseClaims())); err != nil {
+		t.Fatalf("production key with RejectDevKeys: %v", err)
+	}
+}

@@ -23,7 +23,7 @@ func BenchmarkProcessCPU(b *testing.B) {
 	ctx := context.Background()
 	var ids []string
 	for i := range 200 {
-		st, body, _, err := call(ctx, "POST", c.base+"/Goal", goalJSON("x", fmt.Sprint(i)))
+		st, body, _, err := call(ctx, c.token, "POST", c.base+"/Goal", goalJSON("x", fmt.Sprint(i)))
 		if err != nil || st != http.StatusCreated {
 			b.Fatalf("seed: %d %v", st, err)
 		}
@@ -36,7 +36,7 @@ func BenchmarkProcessCPU(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			i++
-			if st, _, _, err := call(ctx, "GET", c.base+"/Goal/"+ids[i%len(ids)], ""); err != nil || st != http.StatusOK {
+			if st, _, _, err := call(ctx, c.token, "GET", c.base+"/Goal/"+ids[i%len(ids)], ""); err != nil || st != http.StatusOK {
 				b.Fatalf("read: %d %v", st, err)
 			}
 		}
@@ -45,7 +45,7 @@ func BenchmarkProcessCPU(b *testing.B) {
 	b.Run("create", func(b *testing.B) {
 		before := cpuTicks(b, c.cmd.Process.Pid)
 		for b.Loop() {
-			if st, _, _, err := call(ctx, "POST", c.base+"/Goal", goalJSON("x", "bench"), "Prefer", "return=minimal"); err != nil || st != http.StatusCreated {
+			if st, _, _, err := call(ctx, c.token, "POST", c.base+"/Goal", goalJSON("x", "bench"), "Prefer", "return=minimal"); err != nil || st != http.StatusCreated {
 				b.Fatalf("create: %d %v", st, err)
 			}
 		}

@@ -35,7 +35,8 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	uri := mongotest.StartExternal(t)
 	const db = "crash"
-	env := []string{"MONGODB_URI=" + uri, "MATCARE_DB=" + db, "MATCARE_WRITE_TIMEOUT=200ms"}
+	// One data directory for every restart: one development key.
+	env := []string{"MONGODB_URI=" + uri, "MATCARE_DB=" + db, "MATCARE_WRITE_TIMEOUT=200ms", "MATCARE_DATA_DIR=" + t.TempDir()}
 	mc, err := mongo.Connect(options.Client().ApplyURI(uri))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +57,7 @@ func TestCrashRecovery(t *testing.T) {
 			c = startChild(t, append(env, "MATCARE_FAILPOINT="+fp)...)
 			restarts++
 			checkStorage(t, store)
-			acked.check(t, c.base)
+			acked.check(t, c)
 
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
@@ -64,7 +65,7 @@ func TestCrashRecovery(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					write(c.base, fmt.Sprintf("%s-%d-%d", mode, i, w), acked, stop)
+					write(c, fmt.Sprintf("%s-%d-%d", mode, i, w), acked, stop)
 				}()
 			}
 			if mode == "sigkill" {
@@ -88,11 +89,11 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	c = startChild(t, env...)
 	checkStorage(t, store)
-	acked.checkAll(t, c.base)
+	acked.checkAll(t, c)
 	time.Sleep(500 * time.Millisecond) // let every claim go stale, then meet each one
 	for i := range 10 {
 		id := fmt.Sprintf("g%d", i)
-		if st, b, _, err := call(context.Background(), "PUT", c.base+"/Goal/"+id, goalJSON(id, "final")); err != nil || st >= 300 {
+		if st, b, _, err := call(context.Background(), c.token, "PUT", c.base+"/Goal/"+id, goalJSON(id, "final")); err != nil || st >= 300 {
 			t.Fatalf("final write to %s: %d %s %v", id, st, b, err)
 		}
 	}
@@ -123,7 +124,7 @@ func (a *ackLog) len() int {
 
 // write updates, creates and deletes goals g0..g9 until stop or until the
 // server goes away, recording what the server acknowledged.
-func write(base, tag string, acked *ackLog, stop <-chan struct{}) {
+func write(c *child, tag string, acked *ackLog, stop <-chan struct{}) {
 	ctx := context.Background()
 	for n := 0; ; n++ {
 		select {
@@ -139,10 +140,10 @@ func write(base, tag string, acked *ackLog, stop <-chan struct{}) {
 			text = fmt.Sprintf("%s-%d", tag, n)
 		)
 		if rand.IntN(10) == 0 {
-			st, _, h, err = call(ctx, "DELETE", base+"/Goal/"+id, "")
+			st, _, h, err = call(ctx, c.token, "DELETE", c.base+"/Goal/"+id, "")
 			text = ""
 		} else {
-			st, _, h, err = call(ctx, "PUT", base+"/Goal/"+id, goalJSON(id, text))
+			st, _, h, err = call(ctx, c.token, "PUT", c.base+"/Goal/"+id, goalJSON(id, text))
 		}
 		if err != nil {
 			return // the server died
@@ -156,12 +157,12 @@ func write(base, tag string, acked *ackLog, stop <-chan struct{}) {
 }
 
 // check reads back the acknowledged writes not checked before.
-func (a *ackLog) check(t *testing.T, base string) { a.verify(t, base, false) }
+func (a *ackLog) check(t *testing.T, c *child) { a.verify(t, c, false) }
 
 // checkAll reads back every acknowledged write.
-func (a *ackLog) checkAll(t *testing.T, base string) { a.verify(t, base, true) }
+func (a *ackLog) checkAll(t *testing.T, c *child) { a.verify(t, c, true) }
 
-func (a *ackLog) verify(t *testing.T, base string, all bool) {
+func (a *ackLog) verify(t *testing.T, c *child, all bool) {
 	t.Helper()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -172,7 +173,7 @@ func (a *ackLog) verify(t *testing.T, base string, all bool) {
 		if a.checked[k] && !all {
 			continue
 		}
-		st, b, _, err := call(context.Background(), "GET", base+"/Goal/"+strings.Replace(k, "/", "/_history/", 1), "")
+		st, b, _, err := call(context.Background(), c.token, "GET", c.base+"/Goal/"+strings.Replace(k, "/", "/_history/", 1), "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -32,17 +32,31 @@ import (
 var version = "dev"
 
 const usage = `usage: matcare [serve]
+       matcare token --scope SCOPES [--board BOARD] [--patient ID] [--client NAME] [--ttl DURATION]
+       matcare help
 
-Serves the matcare FHIR R4 API. Configuration comes from the environment
-(MATCARE_ADDR, MATCARE_BASE_URL, MONGODB_URI, MATCARE_DB, MATCARE_DATA_DIR,
-MATCARE_MAX_BODY_BYTES, MATCARE_LOG_LEVEL, MATCARE_SHUTDOWN_GRACE,
-MATCARE_WRITE_TIMEOUT); see README.md.
+serve (the default) serves the matcare FHIR R4 API. Configuration comes from
+the environment (MATCARE_ADDR, MATCARE_BASE_URL, MONGODB_URI, MATCARE_DB,
+MATCARE_DATA_DIR, MATCARE_MAX_BODY_BYTES, MATCARE_LOG_LEVEL,
+MATCARE_SHUTDOWN_GRACE, MATCARE_WRITE_TIMEOUT; authentication: MATCARE_ENV,
+MATCARE_JWKS_FILE, MATCARE_JWKS_URL, MATCARE_JWT_ISSUERS, MATCARE_JWT_AUDIENCE,
+MATCARE_JWT_ALGS, MATCARE_JWT_HS256_SECRET, MATCARE_JWT_LEEWAY,
+MATCARE_BOARD_CLAIM, MATCARE_TOKEN_ENDPOINT, MATCARE_ADMIN_SCOPE,
+MATCARE_NATIONAL_SCOPE, MATCARE_AUDITOR_SCOPE, MATCARE_RATE_LIMIT,
+MATCARE_RATE_BURST); see README.md. In development (MATCARE_ENV unset) without
+configured keys, a development key under MATCARE_DATA_DIR/keys is trusted.
+
+token prints a development bearer token signed with that key, e.g.
+  matcare token --scope 'system/*.*' --board S08000031
+(development only; "matcare token -h" lists its flags).
 `
 
 func main() {
 	args := os.Args[1:]
 	switch {
 	case len(args) == 0 || len(args) == 1 && args[0] == "serve":
+	case args[0] == "token":
+		os.Exit(tokenMain(args[1:], os.Getenv, os.Stdout, os.Stderr))
 	case len(args) == 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help"):
 		fmt.Print(usage)
 		return
@@ -68,6 +82,12 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: cfg.logLevel}))
+	// Authentication first: a bad key setup stops matcare before storage.
+	verifier, err := newVerifier(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer verifier.Close()
 	// Compile the served types' schemas now, not in the first request.
 	if err := schema.Preload(fhir.TypeNames()...); err != nil {
 		return fmt.Errorf("R4 schema: %w", err)
@@ -106,9 +126,12 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 
 	handler, err := api.New(log, service.New(store), api.Config{
 		BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBodyBytes, Ping: store.Ping, Version: version,
+		Verifier: verifier, BoardClaim: cfg.boardClaim, AdminScope: cfg.adminScope, NationalScope: cfg.nationalScope,
+		AuditorScope: cfg.auditorScope, TokenEndpoint: cfg.tokenEndpoint, Algs: cfg.algs,
+		RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("api: %w", err)
 	}
 	srv := &http.Server{
 		Handler:           handler,

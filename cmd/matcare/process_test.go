@@ -9,20 +9,24 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/matcare/matcare/api/auth"
 	"github.com/matcare/matcare/repository/mongotest"
 )
 
 // TestMain runs matcare itself when a test starts this binary as a child
 // process (MATCARE_TEST_CHILD=1), so process tests need no separate build.
+// The child gets exactly the arguments the test passed (none: serve).
 func TestMain(m *testing.M) {
 	if os.Getenv("MATCARE_TEST_CHILD") == "1" {
-		os.Args = os.Args[:1]
 		main()
 		os.Exit(0)
 	}
@@ -31,17 +35,20 @@ func TestMain(m *testing.M) {
 
 // child is a matcare process.
 type child struct {
-	t    testing.TB
-	cmd  *exec.Cmd
-	base string // FHIR base URL
-	mu   sync.Mutex
-	log  strings.Builder
-	done chan struct{}
-	err  error // Wait's result, once done is closed
+	t     testing.TB
+	cmd   *exec.Cmd
+	base  string // FHIR base URL
+	token string // bearer token the child trusts (development key)
+	mu    sync.Mutex
+	log   strings.Builder
+	done  chan struct{}
+	err   error // Wait's result, once done is closed
 }
 
 // startChild starts matcare with env added to the test's environment and
-// waits until it serves.
+// waits until it serves. Unless env says otherwise, the child keeps its
+// development key in a fresh MATCARE_DATA_DIR and has no rate limit (the
+// tests send bursts from one client); c.token is a token it trusts.
 func startChild(t testing.TB, env ...string) *child {
 	t.Helper()
 	exe, err := os.Executable()
@@ -50,8 +57,10 @@ func startChild(t testing.TB, env ...string) *child {
 	}
 	c := &child{t: t, done: make(chan struct{})}
 	c.cmd = exec.Command(exe)
-	c.cmd.Env = append(os.Environ(), "MATCARE_TEST_CHILD=1", "MATCARE_ADDR=127.0.0.1:0")
+	c.cmd.Env = append(os.Environ(), "MATCARE_TEST_CHILD=1", "MATCARE_ADDR=127.0.0.1:0",
+		"MATCARE_DATA_DIR="+t.TempDir(), "MATCARE_RATE_LIMIT=off")
 	c.cmd.Env = append(c.cmd.Env, env...)
+	c.token = testToken(t, envGetter(c.cmd.Env))
 	stderr, err := c.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -105,10 +114,55 @@ func (c *child) count(msg string) int {
 	return strings.Count(c.logs(), `"msg":"`+msg+`"`)
 }
 
+// envGetter is getenv over a process environment; a later entry for a
+// name wins, as in exec.Cmd.
+func envGetter(env []string) func(string) string {
+	m := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return func(k string) string { return m[k] }
+}
+
+// testToken mints a token that a matcare configured by getenv trusts: it
+// signs with the development key under that configuration's
+// MATCARE_DATA_DIR/keys (creating it if the server has not yet), with the
+// configuration's first issuer, audience and board claim, granting
+// system/*.* and the admin scope on health board S08000031.
+func testToken(t testing.TB, getenv func(string) string) string {
+	t.Helper()
+	cfg, err := configFrom(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.devKeys {
+		t.Fatal("testToken: the configuration does not trust the development key")
+	}
+	_, signer, err := auth.EnsureDevKey(filepath.Join(cfg.dataDir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := signer.Mint(jwt.MapClaims{
+		"iss":          cfg.issuers[0],
+		"aud":          cfg.audience,
+		"sub":          "matcare-test",
+		"client_id":    "matcare-test",
+		"scope":        "system/*.* matcare:admin",
+		cfg.boardClaim: "S08000031",
+	}, 6*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 var client = &http.Client{Timeout: 30 * time.Second}
 
-// call sends one request and returns status and body.
-func call(ctx context.Context, method, url, body string, headers ...string) (int, []byte, http.Header, error) {
+// call sends one request with the bearer token (none if "") and returns
+// status and body.
+func call(ctx context.Context, token, method, url, body string, headers ...string) (int, []byte, http.Header, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -119,6 +173,9 @@ func call(ctx context.Context, method, url, body string, headers ...string) (int
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

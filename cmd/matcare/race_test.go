@@ -16,33 +16,34 @@ import (
 // FerretDB, so no in-process lock can serialise the writers.
 func TestCrossProcessRaces(t *testing.T) {
 	uri := mongotest.StartExternal(t)
-	env := []string{"MONGODB_URI=" + uri, "MATCARE_DB=races"}
+	// One data directory: both processes trust the same development key.
+	env := []string{"MONGODB_URI=" + uri, "MATCARE_DB=races", "MATCARE_DATA_DIR=" + t.TempDir()}
 	procs := []*child{startChild(t, env...), startChild(t, env...)}
 	ctx := context.Background()
 	const id, racers = "race", 50
-	if st, b, _, err := call(ctx, "PUT", procs[0].base+"/Goal/"+id, goalJSON(id, "v1")); err != nil || st != http.StatusCreated {
+	if st, b, _, err := call(ctx, procs[0].token, "PUT", procs[0].base+"/Goal/"+id, goalJSON(id, "v1")); err != nil || st != http.StatusCreated {
 		t.Fatalf("create: %d %s %v", st, b, err)
 	}
 
 	// 50 PUTs with the same If-Match: exactly one wins.
-	statuses := race(t, procs, racers, func(i int, base string) (int, error) {
-		st, _, _, err := call(ctx, "PUT", base+"/Goal/"+id, goalJSON(id, fmt.Sprintf("if-match %d", i)), "If-Match", `W/"1"`)
+	statuses := race(t, procs, racers, func(i int, c *child) (int, error) {
+		st, _, _, err := call(ctx, c.token, "PUT", c.base+"/Goal/"+id, goalJSON(id, fmt.Sprintf("if-match %d", i)), "If-Match", `W/"1"`)
 		return st, err
 	})
 	if statuses[http.StatusOK] != 1 || statuses[http.StatusPreconditionFailed] != racers-1 {
 		t.Fatalf("If-Match race: statuses %v, want one 200 and %d 412", statuses, racers-1)
 	}
-	checkVersions(t, procs[1].base, id, 2)
+	checkVersions(t, procs[1], id, 2)
 
 	// 50 PUTs without If-Match: all succeed, none lost.
-	statuses = race(t, procs, racers, func(i int, base string) (int, error) {
-		st, _, _, err := call(ctx, "PUT", base+"/Goal/"+id, goalJSON(id, fmt.Sprintf("free %d", i)))
+	statuses = race(t, procs, racers, func(i int, c *child) (int, error) {
+		st, _, _, err := call(ctx, c.token, "PUT", c.base+"/Goal/"+id, goalJSON(id, fmt.Sprintf("free %d", i)))
 		return st, err
 	})
 	if statuses[http.StatusOK] != racers {
 		t.Fatalf("unconditional race: statuses %v, want %d× 200", statuses, racers)
 	}
-	texts := checkVersions(t, procs[0].base, id, 2+racers)
+	texts := checkVersions(t, procs[0], id, 2+racers)
 	seen := map[string]bool{}
 	for _, s := range texts[2:] {
 		seen[s] = true
@@ -56,7 +57,7 @@ func TestCrossProcessRaces(t *testing.T) {
 
 // race runs n requests at once, alternating between processes, and
 // counts the statuses.
-func race(t *testing.T, procs []*child, n int, do func(i int, base string) (int, error)) map[int]int {
+func race(t *testing.T, procs []*child, n int, do func(i int, c *child) (int, error)) map[int]int {
 	t.Helper()
 	var (
 		mu       sync.Mutex
@@ -69,7 +70,7 @@ func race(t *testing.T, procs []*child, n int, do func(i int, base string) (int,
 		go func() {
 			defer wg.Done()
 			<-start
-			st, err := do(i, procs[i%len(procs)].base)
+			st, err := do(i, procs[i%len(procs)])
 			if err != nil {
 				t.Error(err)
 			}
@@ -86,15 +87,15 @@ func race(t *testing.T, procs []*child, n int, do func(i int, base string) (int,
 // checkVersions reads the whole history of Goal/id and checks it holds
 // versions n..1, newest first, each once, with the current version n. It
 // returns each version's description text, oldest first.
-func checkVersions(t *testing.T, base, id string, n int) []string {
+func checkVersions(t *testing.T, c *child, id string, n int) []string {
 	t.Helper()
 	ctx := context.Background()
-	st, b, h, err := call(ctx, "GET", base+"/Goal/"+id, "")
+	st, b, h, err := call(ctx, c.token, "GET", c.base+"/Goal/"+id, "")
 	if err != nil || st != http.StatusOK || h.Get("ETag") != fmt.Sprintf(`W/"%d"`, n) {
 		t.Fatalf("current: %d %s %v", st, h.Get("ETag"), err)
 	}
 	_ = b
-	st, b, _, err = call(ctx, "GET", fmt.Sprintf("%s/Goal/%s/_history?_count=%d", base, id, n+10), "")
+	st, b, _, err = call(ctx, c.token, "GET", fmt.Sprintf("%s/Goal/%s/_history?_count=%d", c.base, id, n+10), "")
 	if err != nil || st != http.StatusOK {
 		t.Fatalf("history: %d %v", st, err)
 	}
