@@ -26,6 +26,9 @@ const auditType = "AuditEvent"
 // auditTimeout bounds the audit write that every audited response waits for.
 const auditTimeout = 5 * time.Second
 
+// keyAuditID holds the id of the request's AuditEvent, for the access log.
+const keyAuditID = "matcare.auditID"
+
 // keyErr holds the error a handler returned, for the audit record.
 const keyErr = "matcare.err"
 
@@ -74,6 +77,7 @@ func (s *Server) audited(r route, h echo.HandlerFunc) echo.HandlerFunc {
 		}
 		res.Writer = orig
 		if rec.ID != "" {
+			c.Set(keyAuditID, rec.ID)
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), auditTimeout)
 			err := s.resources.Audit(ctx, rec)
 			cancel()

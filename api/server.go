@@ -175,9 +175,12 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		s.log.Log(c.Request().Context(), level, "request",
-			"method", c.Request().Method, "route", c.Path(), "status", status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", reqID)
+		attrs := []any{"method", c.Request().Method, "route", c.Path(), "status", status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", reqID}
+		if id, ok := c.Get(keyAuditID).(string); ok {
+			attrs = append(attrs, "audit_id", id)
+		}
+		s.log.Log(c.Request().Context(), level, "request", attrs...)
 		return nil
 	}
 }
