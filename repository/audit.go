@@ -3,10 +3,12 @@ package repository
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/matcare/matcare/service"
 )
@@ -23,12 +25,13 @@ type auditDoc struct {
 	Body     string    `bson:"body"`
 }
 
-// AppendAudit implements service.Store: one insert, bounded by the write
-// timeout, acknowledged by the server's write concern before it returns.
+// AppendAudit implements service.Store. It returns once the record is
+// durably stored (the client's write concern acknowledged its insert).
+// Records appended concurrently are inserted together, one InsertMany and
+// so one storage commit for many requests (group commit); a lone record
+// waits for no one.
 func (s *Store) AppendAudit(ctx context.Context, rec service.AuditRecord) error {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
-	defer cancel()
-	_, err := s.db.Collection(auditCollection).InsertOne(ctx, auditDoc{
+	err := s.audits.append(ctx, auditDoc{
 		ID: rec.ID, Recorded: rec.Recorded, Board: rec.Board, Client: rec.Client, Body: string(rec.Body),
 	})
 	if err != nil {
@@ -48,4 +51,121 @@ func (s *Store) Audit(ctx context.Context, id string) (service.AuditRecord, erro
 		return service.AuditRecord{}, s.storageErr("read audit", err)
 	}
 	return service.AuditRecord{ID: d.ID, Recorded: d.Recorded.UTC(), Board: d.Board, Client: d.Client, Body: []byte(d.Body)}, nil
+}
+
+// maxAuditBatch bounds one group commit.
+const maxAuditBatch = 256
+
+// auditBatcher inserts audit records from one goroutine, taking every
+// record that queued while the previous insert ran.
+type auditBatcher struct {
+	coll    *mongo.Collection
+	timeout time.Duration
+	queue   chan auditReq
+	stop    chan struct{}
+	done    sync.WaitGroup
+	once    sync.Once
+}
+
+type auditReq struct {
+	doc    auditDoc
+	result chan error // buffered: the writer never blocks on a gone waiter
+}
+
+var errAuditClosed = errors.New("audit trail closed")
+
+func newAuditBatcher(coll *mongo.Collection, timeout time.Duration) *auditBatcher {
+	b := &auditBatcher{coll: coll, timeout: timeout, queue: make(chan auditReq, 4*maxAuditBatch), stop: make(chan struct{})}
+	b.done.Add(1)
+	go b.loop()
+	return b
+}
+
+// append queues doc and waits for its insert or for ctx. A record whose
+// caller gave up may still be stored: an AuditEvent too many, never one
+// too few.
+func (b *auditBatcher) append(ctx context.Context, doc auditDoc) error {
+	req := auditReq{doc: doc, result: make(chan error, 1)}
+	select {
+	case b.queue <- req:
+	case <-b.stop:
+		return errAuditClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.result:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *auditBatcher) loop() {
+	defer b.done.Done()
+	batch := make([]auditReq, 0, maxAuditBatch)
+	for {
+		select {
+		case <-b.stop:
+			b.drain()
+			return
+		case req := <-b.queue:
+			batch = append(batch[:0], req)
+		}
+	more:
+		for len(batch) < maxAuditBatch {
+			select {
+			case req := <-b.queue:
+				batch = append(batch, req)
+			default:
+				break more
+			}
+		}
+		b.insert(batch)
+	}
+}
+
+// insert stores a batch with one unordered InsertMany and tells each
+// waiter its own outcome.
+func (b *auditBatcher) insert(batch []auditReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+	defer cancel()
+	docs := make([]any, len(batch))
+	for i, r := range batch {
+		docs[i] = r.doc
+	}
+	_, err := b.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	failed := map[int]error{}
+	var bwe mongo.BulkWriteException
+	switch {
+	case err == nil:
+	case errors.As(err, &bwe) && bwe.WriteConcernError == nil:
+		for _, we := range bwe.WriteErrors {
+			failed[we.Index] = we
+		}
+	default:
+		for i := range batch {
+			failed[i] = err
+		}
+	}
+	for i, r := range batch {
+		r.result <- failed[i]
+	}
+}
+
+// drain fails whatever is still queued at close.
+func (b *auditBatcher) drain() {
+	for {
+		select {
+		case req := <-b.queue:
+			req.result <- errAuditClosed
+		default:
+			return
+		}
+	}
+}
+
+func (b *auditBatcher) close() {
+	b.once.Do(func() { close(b.stop) })
+	b.done.Wait()
 }

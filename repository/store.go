@@ -77,6 +77,7 @@ type Store struct {
 	fail         *failpoint
 	now          func() time.Time
 	repairs      repairCounter
+	audits       *auditBatcher
 }
 
 // Open connects to uri, prepares the collections of every served type,
@@ -108,6 +109,7 @@ func Open(ctx context.Context, log *slog.Logger, uri, dbName string, opts Option
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	s.audits = newAuditBatcher(s.db.Collection(auditCollection), opts.WriteTimeout)
 	return s, nil
 }
 
@@ -133,7 +135,12 @@ func (s *Store) init(ctx context.Context) error {
 }
 
 // Close disconnects from the server.
-func (s *Store) Close(ctx context.Context) error { return s.client.Disconnect(ctx) }
+func (s *Store) Close(ctx context.Context) error {
+	if s.audits != nil {
+		s.audits.close()
+	}
+	return s.client.Disconnect(ctx)
+}
 
 // Ping checks that the server answers.
 func (s *Store) Ping(ctx context.Context) error {
