@@ -329,6 +329,9 @@ func (s *Server) readAudit(c echo.Context) error {
 	if err := negotiate(c); err != nil {
 		return err
 	}
+	if strings.Contains(c.Param("id"), "/") { // Echo's last parameter takes the rest of the path
+		return echo.ErrNotFound
+	}
 	rec, err := s.resources.ReadAudit(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err

@@ -81,4 +81,3 @@ type noVerifier struct{}
 func (noVerifier) Verify(context.Context, string) (*auth.Principal, error) {
 	return nil, &auth.TokenError{Reason: auth.ReasonMissing}
 }
-

@@ -176,7 +176,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			level = slog.LevelError
 		}
 		attrs := []any{"method", c.Request().Method, "route", c.Path(), "status", status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", reqID}
+			"duration_ms", float64(time.Since(start).Microseconds()) / 1000, "request_id", reqID}
 		if id, ok := c.Get(keyAuditID).(string); ok {
 			attrs = append(attrs, "audit_id", id)
 		}

@@ -360,6 +360,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 
 func (v *Verifier) keyfunc(ctx context.Context) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
+		// RFC 7515 4.1.11: a token naming critical extensions the server
+		// does not understand is invalid; matcare understands none.
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errCrit
+		}
 		alg := t.Method.Alg()
 		if !slices.Contains(v.algs, alg) {
 			return nil, errAlg
@@ -403,12 +408,15 @@ var (
 	errUnknownKey = errors.New("no key for kid")
 	errKeyType    = errors.New("key type does not match algorithm")
 	errIssuer     = errors.New("issuer not accepted")
+	errCrit       = errors.New("token header names critical extensions")
 )
 
 func (v *Verifier) classify(tok *jwt.Token, err error) *TokenError {
 	switch {
 	case errors.Is(err, errAlg):
 		return tokenErr(ReasonAlgorithm, err)
+	case errors.Is(err, errCrit):
+		return tokenErr(ReasonMalformed, err)
 	case errors.Is(err, errNoKID), errors.Is(err, errUnknownKey), errors.Is(err, errKeyType):
 		return tokenErr(ReasonUnknownKey, err)
 	case errors.Is(err, jwt.ErrTokenMalformed):

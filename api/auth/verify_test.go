@@ -231,6 +231,14 @@ func TestVerifyAttacks(t *testing.T) {
 			s, _ := tok.SignedString(ek.signer)
 			return s
 		}(), ReasonUnknownKey},
+		{"unknown critical header", func() string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodRS256, baseClaims())
+			tok.Header["kid"] = rk.kid
+			tok.Header["crit"] = []string{"urn:example:must-understand"}
+			tok.Header["urn:example:must-understand"] = true
+			s, _ := tok.SignedString(rk.signer)
+			return s
+		}(), ReasonMalformed},
 		{"tampered payload", parts[0] + "." + b64(with(baseClaims(), "scope", "system/*.*")) + "." + parts[2], ReasonSignature},
 		{"tampered signature", parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 256)), ReasonSignature},
 		{"signed by another key", sign(t, other, baseClaims()), ReasonSignature},
