@@ -62,8 +62,8 @@ type auditBatcher struct {
 	coll    *mongo.Collection
 	timeout time.Duration
 	queue   chan auditReq
-	stop    chan struct{}
-	done    sync.WaitGroup
+	stop    chan struct{} // closed by close
+	gone    chan struct{} // closed when loop has returned
 	once    sync.Once
 }
 
@@ -75,8 +75,8 @@ type auditReq struct {
 var errAuditClosed = errors.New("audit trail closed")
 
 func newAuditBatcher(coll *mongo.Collection, timeout time.Duration) *auditBatcher {
-	b := &auditBatcher{coll: coll, timeout: timeout, queue: make(chan auditReq, 4*maxAuditBatch), stop: make(chan struct{})}
-	b.done.Add(1)
+	b := &auditBatcher{coll: coll, timeout: timeout, queue: make(chan auditReq, 4*maxAuditBatch),
+		stop: make(chan struct{}), gone: make(chan struct{})}
 	go b.loop()
 	return b
 }
@@ -87,6 +87,11 @@ func newAuditBatcher(coll *mongo.Collection, timeout time.Duration) *auditBatche
 func (b *auditBatcher) append(ctx context.Context, doc auditDoc) error {
 	req := auditReq{doc: doc, result: make(chan error, 1)}
 	select {
+	case <-b.stop:
+		return errAuditClosed
+	default:
+	}
+	select {
 	case b.queue <- req:
 	case <-b.stop:
 		return errAuditClosed
@@ -96,13 +101,20 @@ func (b *auditBatcher) append(ctx context.Context, doc auditDoc) error {
 	select {
 	case err := <-req.result:
 		return err
+	case <-b.gone: // queued after the loop's last drain
+		select {
+		case err := <-req.result:
+			return err
+		default:
+			return errAuditClosed
+		}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
 func (b *auditBatcher) loop() {
-	defer b.done.Done()
+	defer close(b.gone)
 	batch := make([]auditReq, 0, maxAuditBatch)
 	for {
 		select {
@@ -167,5 +179,5 @@ func (b *auditBatcher) drain() {
 
 func (b *auditBatcher) close() {
 	b.once.Do(func() { close(b.stop) })
-	b.done.Wait()
+	<-b.gone
 }
