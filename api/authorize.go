@@ -145,18 +145,11 @@ func (s *Server) decide(p *auth.Principal, r route, typ string) (service.Access,
 	// no board and no national scope can read no clinical data at all.
 	if !a.National && a.Board == "" && slices.ContainsFunc(allowed, func(t string) bool { return !fhir.IsShared(t) }) {
 		if r.Level != "system" {
-			return a, nil, errForbidden("the token names no health board (claim %q) and %s data belongs to one", s.boardClaim(), typ)
+			return a, nil, errForbidden("the token names no health board (claim %q) and %s data belongs to one", s.cfg.BoardClaim, typ)
 		}
 		allowed = slices.DeleteFunc(allowed, func(t string) bool { return !fhir.IsShared(t) })
 	}
 	return a, allowed, nil
-}
-
-func (s *Server) boardClaim() string {
-	if s.cfg.BoardClaim != "" {
-		return s.cfg.BoardClaim
-	}
-	return auth.DefaultBoardClaim
 }
 
 // guard authenticates, rate-limits and authorises a FHIR route, then runs
