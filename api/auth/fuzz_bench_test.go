@@ -29,13 +29,27 @@ func FuzzVerify(f *testing.F) {
 	})
 }
 
-// BenchmarkVerify measures verification plus a scope check with cached keys.
+// BenchmarkVerify measures verification plus a scope check with cached
+// keys: the signature checked on every request (uncached), and a token
+// reused within the verified-token cache's TTL (cached).
 func BenchmarkVerify(b *testing.B) {
 	rk, ek, _ := testKeys(b)
-	v := newTestVerifier(b, Config{JWKSFile: writeJWKS(b, rk, ek)})
-	for _, k := range []testKey{rk, ek} {
+	jwks := writeJWKS(b, rk, ek)
+	for _, cache := range []struct {
+		name string
+		ttl  time.Duration
+	}{{"uncached", -1}, {"cached", 0}} {
+		v := newTestVerifier(b, Config{JWKSFile: jwks, CacheTTL: cache.ttl})
+		for _, k := range []testKey{rk, ek} {
+			benchVerify(b, v, k, cache.name)
+		}
+	}
+}
+
+func benchVerify(b *testing.B, v *Verifier, k testKey, name string) {
+	{
 		tok := sign(b, k, with(baseClaims(), "exp", time.Now().Add(time.Hour).Unix()))
-		b.Run(k.alg, func(b *testing.B) {
+		b.Run(k.alg+"/"+name, func(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {

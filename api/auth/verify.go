@@ -70,6 +70,9 @@ type Config struct {
 	// DefaultBoardClaim.
 	BoardClaim string
 
+	// CacheTTL is how long a verified token is remembered (never beyond
+	// its exp): 0 means DefaultCacheTTL, negative turns the cache off.
+	CacheTTL time.Duration
 	// RejectDevKeys refuses tokens signed with a development key (key id
 	// starting with DevKIDPrefix), whatever the JWKS holds; production sets it.
 	RejectDevKeys bool
@@ -184,6 +187,7 @@ type Verifier struct {
 	keys       keyfunc.Keyfunc
 	boardClaim string
 	rejectDev  bool
+	cache      *tokenCache
 	cancel     context.CancelFunc
 }
 
@@ -235,6 +239,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		secret:     slices.Clone(cfg.HS256Secret),
 		boardClaim: cfg.BoardClaim,
 		rejectDev:  cfg.RejectDevKeys,
+		cache:      newTokenCache(cfg.CacheTTL),
 	}
 	if v.boardClaim == "" {
 		v.boardClaim = DefaultBoardClaim
@@ -339,7 +344,9 @@ func (v *Verifier) Close() {
 }
 
 // Verify verifies a raw bearer token (without the "Bearer " prefix) and
-// returns its principal. Every failure is a *TokenError.
+// returns its principal, which callers must not modify (it may be shared
+// with other requests carrying the same token). Every failure is a
+// *TokenError.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	if raw == "" {
 		return nil, tokenErr(ReasonMissing, nil)
@@ -347,6 +354,19 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	if len(raw) > MaxTokenLength {
 		return nil, tokenErr(ReasonMalformed, errors.New("token too long"))
 	}
+	now := time.Now()
+	if p := v.cache.get(raw, now); p != nil {
+		return p, nil
+	}
+	p, err := v.verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	v.cache.put(raw, p, now)
+	return p, nil
+}
+
+func (v *Verifier) verify(ctx context.Context, raw string) (*Principal, error) {
 	claims := jwt.MapClaims{}
 	tok, err := v.parser.ParseWithClaims(raw, claims, v.keyfunc(ctx))
 	if err != nil {
