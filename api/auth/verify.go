@@ -305,9 +305,12 @@ func newKeyfunc(ctx context.Context, cfg Config) (keyfunc.Keyfunc, error) {
 		Given:                     given,
 		HTTPTimeout:               10 * time.Second,
 		NoErrorReturnFirstHTTPReq: &noErrFirst,
-		// A short wait bound makes a rate-limited unknown-kid lookup fail
-		// at once instead of queueing behind the limiter.
-		RateLimitWaitMax:        time.Millisecond,
+		// jwkset runs the unknown-kid refresh under this same deadline, so
+		// it must leave room for the fetch (a 1 ms bound made every refresh
+		// over a real network fail). A rate-limited lookup still fails at
+		// once: the limiter refuses a wait longer than the deadline, and
+		// the unknown-kid interval (default 1 min) is longer.
+		RateLimitWaitMax:        10 * time.Second,
 		RefreshInterval:         refresh,
 		RefreshUnknownKID:       rate.NewLimiter(rate.Every(unknown), 1),
 		RefreshErrorHandlerFunc: func(string) func(context.Context, error) { return func(context.Context, error) {} },

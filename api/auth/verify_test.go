@@ -398,12 +398,14 @@ type jwksServer struct {
 	mu      sync.Mutex
 	body    []byte
 	fetches atomic.Int32
+	delay   atomic.Int64 // each response waits this long, as over a network
 }
 
 func newJWKSServer(t *testing.T, body []byte) *jwksServer {
 	s := &jwksServer{body: body}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fetches.Add(1)
+		time.Sleep(time.Duration(s.delay.Load()))
 		s.mu.Lock()
 		b := s.body
 		s.mu.Unlock()
@@ -438,8 +440,10 @@ func TestJWKSURLRotationAndRateLimit(t *testing.T) {
 		t.Fatalf("%d fetches after a known kid, want 1 (cached)", n)
 	}
 
-	// The issuer rotates in a new key; a token with its kid triggers one refresh.
+	// The issuer rotates in a new key; a token with its kid triggers one
+	// refresh, which may take as long as a fetch over a real network.
 	srv.set(jwksJSON(t, rk, ek))
+	srv.delay.Store(int64(50 * time.Millisecond))
 	if _, err := v.Verify(ctx, sign(t, ek, baseClaims())); err != nil {
 		t.Fatalf("rotated key not found: %v", err)
 	}
