@@ -1,0 +1,46 @@
+// Package search is matcare's knowledge of FHIR R4 search, without HTTP or
+// storage: the search parameters of the served types (one table, checked
+// against the official SearchParameter definitions), the values a resource
+// is indexed by, and the parsing of search requests (search.html).
+package search
+
+// Kind is a search parameter type (R4 SearchParamType).
+type Kind string
+
+// The R4 search parameter types.
+const (
+	Number    Kind = "number"
+	Date      Kind = "date"
+	String    Kind = "string"
+	Token     Kind = "token"
+	Reference Kind = "reference"
+	Composite Kind = "composite"
+	Quantity  Kind = "quantity"
+	URI       Kind = "uri"
+	Special   Kind = "special"
+)
+
+// Param is one search parameter of one resource type.
+type Param struct {
+	// Name is the code used in the query, e.g. "lifecycle-status".
+	Name string
+	// Kind is the parameter's type.
+	Kind Kind
+	// Type is the resource type the parameter belongs to; "Resource" for
+	// the parameters every type has (_id, _lastUpdated, _tag, ...).
+	Type string
+	// Targets are the resource types a reference parameter may point to.
+	Targets []string
+	// Expression is the official FHIRPath expression, restricted to Type.
+	Expression string
+	// Paths are the element paths matcare extracts values from: dotted
+	// element names from the resource root, through arrays; a choice
+	// element is written with its type suffix (Goal.target.dueDate).
+	// A reference parameter restricted to one target type
+	// (".where(resolve() is Patient)") keeps only references to Targets.
+	Paths []string
+	// Components are the parameter names a composite combines.
+	Components []string
+	// Doc is a short description for the CapabilityStatement.
+	Doc string
+}
