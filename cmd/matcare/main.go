@@ -33,6 +33,7 @@ var version = "dev"
 
 const usage = `usage: matcare [serve]
        matcare token --scope SCOPES [--board BOARD] [--patient ID] [--client NAME] [--ttl DURATION]
+       matcare seed [--patients N] [--boards CODES] [--seed N] [--goals N]
        matcare help
 
 serve (the default) serves the matcare FHIR R4 API. Configuration comes from
@@ -49,6 +50,9 @@ configured keys, a development key under MATCARE_DATA_DIR/keys is trusted.
 token prints a development bearer token signed with that key, e.g.
   matcare token --scope 'system/*.*' --board S08000031
 (development only; "matcare token -h" lists its flags).
+
+seed writes a reproducible synthetic population into the configured storage
+("matcare seed -h" lists its flags).
 `
 
 func main() {
@@ -57,6 +61,11 @@ func main() {
 	case len(args) == 0 || len(args) == 1 && args[0] == "serve":
 	case args[0] == "token":
 		os.Exit(tokenMain(args[1:], os.Getenv, os.Stdout, os.Stderr))
+	case args[0] == "seed":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := seedMain(ctx, args[1:], os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
 	case len(args) == 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help"):
 		fmt.Print(usage)
 		return
@@ -93,36 +102,11 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 		return fmt.Errorf("R4 schema: %w", err)
 	}
 
-	uri := cfg.mongoURI
-	var emb *embedded.Server
-	if uri == "" {
-		dir, err := filepath.Abs(filepath.Join(cfg.dataDir, "ferretdb"))
-		if err != nil {
-			return fmt.Errorf("MATCARE_DATA_DIR: %w", err)
-		}
-		release, err := lockDir(dir)
-		if err != nil {
-			return fmt.Errorf("MATCARE_DATA_DIR: %w", err)
-		}
-		defer release()
-		emb, err = embedded.Start(ctx, embedded.Config{Dir: dir, Log: log})
-		if err != nil {
-			return fmt.Errorf("embedded storage: %w", err)
-		}
-		defer emb.Close()
-		uri = emb.URI()
-		log.InfoContext(ctx, "embedded storage started (MONGODB_URI unset)", "dir", dir)
-	}
-	store, err := repository.Open(ctx, log, uri, cfg.db, repository.Options{WriteTimeout: cfg.writeTimeout, Failpoint: cfg.failpoint})
+	store, closeStorage, err := openStorage(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer store.Close(context.WithoutCancel(ctx))
-	if emb != nil {
-		if err := emb.IndexIDs(ctx, cfg.db); err != nil {
-			return fmt.Errorf("index embedded storage: %w", err)
-		}
-	}
+	defer closeStorage()
 
 	handler, err := api.New(log, service.New(store), api.Config{
 		BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBodyBytes, Ping: store.Ping, Version: version,
@@ -170,4 +154,52 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 	}
 	log.InfoContext(ctx, "stopped")
 	return nil
+}
+
+// openStorage connects to MONGODB_URI or starts the embedded server under
+// the locked data directory, and opens the repository on it. closeAll
+// releases everything in reverse order.
+func openStorage(ctx context.Context, cfg config, log *slog.Logger) (store *repository.Store, closeAll func(), err error) {
+	var undo []func()
+	closeAll = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	uri := cfg.mongoURI
+	var emb *embedded.Server
+	if uri == "" {
+		dir, err := filepath.Abs(filepath.Join(cfg.dataDir, "ferretdb"))
+		if err != nil {
+			return nil, nil, fmt.Errorf("MATCARE_DATA_DIR: %w", err)
+		}
+		release, err := lockDir(dir)
+		if err != nil {
+			return nil, nil, fmt.Errorf("MATCARE_DATA_DIR: %w", err)
+		}
+		undo = append(undo, release)
+		emb, err = embedded.Start(ctx, embedded.Config{Dir: dir, Log: log})
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded storage: %w", err)
+		}
+		undo = append(undo, func() { emb.Close() })
+		uri = emb.URI()
+		log.InfoContext(ctx, "embedded storage started (MONGODB_URI unset)", "dir", dir)
+	}
+	store, err = repository.Open(ctx, log, uri, cfg.db, repository.Options{WriteTimeout: cfg.writeTimeout, Failpoint: cfg.failpoint})
+	if err != nil {
+		return nil, nil, err
+	}
+	undo = append(undo, func() { store.Close(context.WithoutCancel(ctx)) })
+	if emb != nil {
+		if err := emb.IndexIDs(ctx, cfg.db); err != nil {
+			return nil, nil, fmt.Errorf("index embedded storage: %w", err)
+		}
+	}
+	return store, closeAll, nil
 }
