@@ -23,8 +23,10 @@ import (
 // auditType is the resource type of the audit trail, served read-only.
 const auditType = "AuditEvent"
 
-// auditTimeout bounds the audit write that every audited response waits for.
-const auditTimeout = 5 * time.Second
+// auditTimeout bounds the audit write that every audited response waits
+// for: as long as a resource write may take (the default write timeout),
+// so that a loaded store delays answers rather than failing them.
+const auditTimeout = 10 * time.Second
 
 // keyAuditID holds the id of the request's AuditEvent, for the access log.
 const keyAuditID = "matcare.auditID"

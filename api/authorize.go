@@ -88,15 +88,16 @@ func principal(c echo.Context) *auth.Principal {
 // interactionScope maps a route's interaction code to the SMART interaction
 // whose scope it needs.
 var interactionScope = map[string]auth.Interaction{
-	"read":             auth.Read,
-	"vread":            auth.VRead,
-	"history-instance": auth.HistoryInstance,
-	"history-type":     auth.HistoryType,
-	"history-system":   auth.HistoryType,
-	"search-type":      auth.Search,
-	"create":           auth.Create,
-	"update":           auth.Update,
-	"delete":           auth.Delete,
+	"read":               auth.Read,
+	"vread":              auth.VRead,
+	"history-instance":   auth.HistoryInstance,
+	"history-type":       auth.HistoryType,
+	"history-system":     auth.HistoryType,
+	"search-type":        auth.Search,
+	"search-compartment": auth.Search,
+	"create":             auth.Create,
+	"update":             auth.Update,
+	"delete":             auth.Delete,
 }
 
 // decide turns the principal and the route into the request's access, or
@@ -178,9 +179,11 @@ func (s *Server) guard(r route, h echo.HandlerFunc) echo.HandlerFunc {
 				WithStatus(http.StatusMethodNotAllowed)
 		default:
 			typ := c.Param("type")
+			if r.TypeParam != "" {
+				typ = c.Param(r.TypeParam)
+			}
 			if _, ok := fhir.Types[typ]; !ok && r.Level != "system" {
-				_, err := knownType(c)
-				return err
+				return errUnknownType(typ)
 			}
 			var types []string
 			a, types, err = s.decide(p, r, typ)

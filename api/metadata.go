@@ -15,7 +15,7 @@ func (s *Server) capabilityStatement() map[string]any {
 	var typeInteractions, systemInteractions []map[string]string
 	for _, r := range routes() {
 		switch {
-		case r.Interaction == "" || r.Interaction == "capabilities" || r.Type != "":
+		case r.Interaction == "" || r.Interaction == "capabilities" || r.Type != "" || r.Interaction == "search-compartment":
 		case r.Level == "system":
 			systemInteractions = append(systemInteractions, map[string]string{"code": r.Interaction})
 		default:
@@ -67,6 +67,7 @@ func (s *Server) capabilityStatement() map[string]any {
 		"rest": []map[string]any{{
 			"mode":        "server",
 			"security":    s.securityStatement(),
+			"compartment": []string{"http://hl7.org/fhir/CompartmentDefinition/patient"},
 			"resource":    resources,
 			"interaction": systemInteractions,
 		}},

@@ -17,9 +17,14 @@ import (
 func knownType(c echo.Context) (string, error) {
 	typ := c.Param("type")
 	if _, ok := fhir.Types[typ]; !ok {
-		return "", fhir.Errorf(r4.IssueTypeNotSupported, "", "resource type %q is not supported", typ).WithStatus(http.StatusNotFound)
+		return "", errUnknownType(typ)
 	}
 	return typ, nil
+}
+
+// errUnknownType is the 404 for a type matcare does not serve.
+func errUnknownType(typ string) error {
+	return fhir.Errorf(r4.IssueTypeNotSupported, "", "resource type %q is not supported", typ).WithStatus(http.StatusNotFound)
 }
 
 func (s *Server) create(c echo.Context) error {

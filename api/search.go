@@ -39,10 +39,42 @@ func (s *Server) search(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.searchType(c, service.SearchQuery{Type: typ}, "/"+typ)
+}
+
+// searchCompartment serves GET /fhir/Patient/{id}/{type}: the search on
+// type restricted to the patient's compartment (R4 CompartmentDefinition
+// patient). Tenancy applies as to any search: another board's patient's
+// compartment holds nothing this client can see.
+func (s *Server) searchCompartment(c echo.Context) error {
+	owner, id, typ := c.Param("type"), c.Param("id"), c.Param("compartment")
+	if strings.Contains(typ, "/") {
+		return echo.ErrNotFound
+	}
+	if owner != "Patient" {
+		return fhir.Errorf(r4.IssueTypeNotSupported, "", "compartment search is served for the Patient compartment only, not %s", owner).
+			WithStatus(http.StatusNotFound)
+	}
+	if !fhir.ValidID(id) {
+		return fhir.Errorf(r4.IssueTypeValue, "", "%q is not a valid resource id", id)
+	}
+	t, ok := fhir.Types[typ]
+	if !ok {
+		return errUnknownType(typ)
+	}
+	if len(t.Compartment) == 0 && typ != "Patient" {
+		return fhir.Errorf(r4.IssueTypeNotSupported, "", "%s is not in the Patient compartment", typ).WithStatus(http.StatusNotFound)
+	}
+	return s.searchType(c, service.SearchQuery{Type: typ, Compartment: id}, "/Patient/"+id+"/"+typ)
+}
+
+// searchType runs the search q, refined by the request's parameters, and
+// answers a searchset Bundle whose links use path.
+func (s *Server) searchType(c echo.Context, q service.SearchQuery, path string) error {
 	if err := negotiate(c); err != nil {
 		return err
 	}
-	q := service.SearchQuery{Type: typ}
+	var err error
 	if q.Count, err = parseCount(c); err != nil {
 		return err
 	}
@@ -135,7 +167,7 @@ func (s *Server) search(c echo.Context) error {
 		}
 		b.Entry = append(b.Entry, entry{Resource: raw, Search: &entrySearch{Mode: "outcome"}})
 	}
-	s.pageLinks(c, b, "/"+typ, next)
+	s.pageLinks(c, b, path, next)
 	return s.writeJSON(c, http.StatusOK, b)
 }
 

@@ -71,6 +71,9 @@ type route struct {
 	Type string
 	// Open routes need no token: probes and discovery documents.
 	Open bool
+	// TypeParam names the path parameter holding the resource type the
+	// interaction acts on ("": "type").
+	TypeParam string
 	// Interaction is the R4 interaction code ("" for non-FHIR routes).
 	Interaction string
 	// Level is "instance", "type" or "system" for FHIR interactions.
@@ -95,6 +98,7 @@ func routes() []route {
 		{Method: http.MethodDelete, Path: "/fhir/:type/:id", Interaction: "delete", Level: "instance", handler: (*Server).delete},
 		{Method: http.MethodGet, Path: "/fhir/:type/:id/_history", Interaction: "history-instance", Level: "instance", handler: (*Server).historyInstance},
 		{Method: http.MethodGet, Path: "/fhir/:type/:id/_history/:vid", Interaction: "vread", Level: "instance", handler: (*Server).vread},
+		{Method: http.MethodGet, Path: "/fhir/:type/:id/:compartment", Interaction: "search-compartment", Level: "type", TypeParam: "compartment", handler: (*Server).searchCompartment},
 		{Method: http.MethodGet, Path: "/fhir/AuditEvent/:id", Type: auditType, Interaction: "read", Level: "instance", handler: (*Server).readAudit},
 	}
 }

@@ -3,6 +3,7 @@ package repository
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"time"
 
@@ -191,7 +192,7 @@ const maxIDLookups = 100
 
 // Search implements service.Store.
 func (s *Store) Search(ctx context.Context, q service.SearchQuery) ([]service.Record, error) {
-	if nothingFor(q.Type, q.Tenancy) {
+	if nothingMatches(q) {
 		return nil, nil
 	}
 	if len(q.IDs) > 0 && len(q.IDs) <= maxIDLookups {
@@ -240,7 +241,9 @@ func (s *Store) searchByIDs(ctx context.Context, q service.SearchQuery) ([]servi
 		if err != nil {
 			return nil, err
 		}
-		if c.Deleted || !inBounds(c.LU, q.LastUpdated) || !q.Tenancy.Allows(c.record(q.Type)) {
+		rec := c.record(q.Type)
+		if c.Deleted || !inBounds(c.LU, q.LastUpdated) || !q.Tenancy.Allows(rec) ||
+			q.Compartment != "" && !slices.Contains(rec.Patients, q.Compartment) {
 			continue
 		}
 		recs = append(recs, c.record(q.Type))
@@ -275,11 +278,12 @@ func inBounds(t time.Time, bounds []service.TimeBound) bool {
 
 // Count implements service.Store.
 func (s *Store) Count(ctx context.Context, q service.SearchQuery) (int64, error) {
-	if nothingFor(q.Type, q.Tenancy) {
+	if nothingMatches(q) {
 		return 0, nil
 	}
 	if len(q.IDs) > 0 && len(q.IDs) <= maxIDLookups {
-		recs, err := s.searchByIDs(ctx, service.SearchQuery{Type: q.Type, IDs: q.IDs, LastUpdated: q.LastUpdated, Tenancy: q.Tenancy})
+		recs, err := s.searchByIDs(ctx, service.SearchQuery{Type: q.Type, IDs: q.IDs, LastUpdated: q.LastUpdated,
+			Compartment: q.Compartment, Tenancy: q.Tenancy})
 		return int64(len(recs)), err
 	}
 	n, err := s.current(q.Type).CountDocuments(ctx, searchFilter(q))
@@ -291,12 +295,16 @@ func (s *Store) Count(ctx context.Context, q service.SearchQuery) (int64, error)
 
 func searchFilter(q service.SearchQuery) bson.D {
 	f := append(bson.D{{Key: "deleted", Value: false}}, tenancyFilter(q.Type, q.Tenancy)...)
+
 	var and bson.A
 	if len(q.IDs) > 0 {
 		and = append(and, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: q.IDs}}}})
 	}
 	for _, b := range q.LastUpdated {
 		and = append(and, timeCond("lu", b))
+	}
+	if q.Compartment != "" { // in $and: the tenancy filter may name pat too
+		and = append(and, bson.D{{Key: "pat", Value: q.Compartment}})
 	}
 	if len(and) > 0 {
 		f = append(f, bson.E{Key: "$and", Value: and})
@@ -321,6 +329,14 @@ func timeCond(field string, b service.TimeBound) bson.D {
 	default: // eq
 		return bson.D{{Key: "$and", Value: bson.A{op("$gte", b.Lo), op("$lt", b.Hi)}}}
 	}
+}
+
+// nothingMatches reports whether q can match nothing whatever is stored:
+// the caller sees no board, or is confined to one patient's compartment
+// and searches another's.
+func nothingMatches(q service.SearchQuery) bool {
+	return nothingFor(q.Type, q.Tenancy) ||
+		q.Compartment != "" && q.Tenancy.Patient != "" && q.Compartment != q.Tenancy.Patient
 }
 
 // nothingFor reports whether t can see nothing of typ: a caller without a

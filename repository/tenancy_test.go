@@ -116,6 +116,35 @@ func TestTenancyFilters(t *testing.T) {
 			t.Errorf("history = %q", got)
 		}
 	})
+	t.Run("compartment search", func(t *testing.T) {
+		for _, c := range []struct {
+			ten         service.Tenancy
+			compartment string
+			want        []string
+		}{
+			{service.Tenancy{Board: "A"}, "p1", []string{"Goal/a1/1", "Goal/a2/2"}},
+			{service.Tenancy{Board: "A"}, "p2", nil}, // a2 left p2's compartment
+			{service.Tenancy{Board: "B"}, "p1", []string{"Goal/b1/1"}},
+			{service.Tenancy{AllBoards: true}, "p1", []string{"Goal/a1/1", "Goal/a2/2", "Goal/b1/1"}},
+			{service.Tenancy{Board: "A", Patient: "p1"}, "p1", []string{"Goal/a1/1", "Goal/a2/2"}},
+			{service.Tenancy{Board: "A", Patient: "p2"}, "p1", nil},
+		} {
+			for _, byID := range []bool{false, true} {
+				q := service.SearchQuery{Type: "Goal", Count: 100, Compartment: c.compartment, Tenancy: c.ten}
+				if byID {
+					q.IDs = []string{"a1", "a2", "b1", "legacy"}
+				}
+				got, err := s.Search(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n, err := s.Count(ctx, q)
+				if !slices.Equal(ids(got), c.want) || err != nil || n != int64(len(c.want)) {
+					t.Errorf("%+v by id %v: %q (count %d, %v), want %q", c.ten, byID, ids(got), n, err, c.want)
+				}
+			}
+		}
+	})
 	t.Run("writer recorded", func(t *testing.T) {
 		r, err := s.Version(ctx, "Goal", "b1", 1)
 		if err != nil || r.Client != "c-B" || r.Board != "B" || !slices.Equal(r.Patients, []string{"p1"}) {

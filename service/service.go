@@ -79,7 +79,10 @@ type SearchQuery struct {
 	LastUpdated []TimeBound // all of
 	Count       int         // matches wanted; the store returns up to Count+1
 	AfterID     string      // resume after this id (ids ascend)
-	Tenancy     Tenancy     // set by the service from the caller's access
+	// Compartment restricts matches to the compartment of this patient
+	// (compartment search, GET /Patient/{id}/{type}); "" for none.
+	Compartment string
+	Tenancy     Tenancy // set by the service from the caller's access
 }
 
 // Store is the persistence the interactions need.
