@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -101,4 +102,43 @@ func TestCompartmentSearch(t *testing.T) {
 			wantStatus(t, tt.env.do("GET", tt.path, "", hdr...), tt.status)
 		})
 	}
+}
+
+// TestSearchPost: POST /{type}/_search with a form body finds what GET
+// finds with the same parameters; URL and body parameters both apply.
+func TestSearchPost(t *testing.T) {
+	e := newEnv(t)
+	for _, g := range [][2]string{{"ga1", "p1"}, {"ga2", "p1"}, {"ga4", "p2"}} {
+		wantStatus(t, e.do("PUT", "/Goal/"+g[0], goalFor(g[0], g[1])), http.StatusCreated)
+	}
+	form := "application/x-www-form-urlencoded"
+	ids := func(r response) []string {
+		var out []string
+		for _, x := range asSlice(r.json(t)["entry"]) {
+			en := x.(map[string]any)
+			if s, _ := en["search"].(map[string]any); s["mode"] == "match" {
+				out = append(out, en["resource"].(map[string]any)["id"].(string))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	get := e.do("GET", "/Goal?_id=ga1,ga4", "")
+	post := e.do("POST", "/Goal/_search", "_id=ga1%2Cga4", "Content-Type", form)
+	wantStatus(t, post, http.StatusOK)
+	if g, p := ids(get), ids(post); !slices.Equal(g, p) || len(p) != 2 {
+		t.Errorf("GET found %v, POST %v", g, p)
+	}
+	both := e.do("POST", "/Goal/_search?_id=ga1,ga2", "_id=ga2%2Cga4", "Content-Type", form)
+	if got := ids(both); !slices.Equal(got, []string{"ga2"}) {
+		t.Errorf("URL AND body: %v, want [ga2]", got)
+	}
+	paged := e.do("POST", "/Goal/_search", "_count=1", "Content-Type", form)
+	if m := paged.json(t); !strings.Contains(fmt.Sprint(m["link"]), "_cursor=") {
+		t.Errorf("no next link: %v", m["link"])
+	}
+	wantStatus(t, e.do("POST", "/Goal/_search", `{"_id":"ga1"}`, "Content-Type", "application/json"), http.StatusUnsupportedMediaType)
+	wantStatus(t, e.do("POST", "/Goal/_search", "_id=ga1", "Content-Type", form, "Authorization", ""), http.StatusUnauthorized)
+	wantStatus(t, e.do("POST", "/Observation/_search", "_id=ga1", "Content-Type", form), http.StatusNotFound)
+	wantStatus(t, e.as("system/Goal.c", boardA).do("POST", "/Goal/_search", "_id=ga1", "Content-Type", form), http.StatusForbidden)
 }

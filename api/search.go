@@ -3,7 +3,10 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"mime"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -40,6 +43,37 @@ func (s *Server) search(c echo.Context) error {
 		return err
 	}
 	return s.searchType(c, service.SearchQuery{Type: typ}, "/"+typ)
+}
+
+// searchPost serves POST /fhir/{type}/_search: the parameters come in a
+// form-encoded body (kept out of URLs and logs on the way in) as well as
+// the URL, and the search runs exactly as GET would with all of them.
+// Paging links are GET URLs, as on a GET search.
+func (s *Server) searchPost(c echo.Context) error {
+	if _, err := knownType(c); err != nil {
+		return err
+	}
+	ct := c.Request().Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
+		return fhir.Errorf(r4.IssueTypeNotSupported, "", "POST _search takes application/x-www-form-urlencoded parameters, not %q", ct).
+			WithStatus(http.StatusUnsupportedMediaType)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		return err
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return fhir.Errorf(r4.IssueTypeValue, "", "the form body is not valid application/x-www-form-urlencoded")
+	}
+	// Echo reads query parameters from the URL once, on first use; nothing
+	// has used them yet on this request.
+	merged := c.Request().URL.Query()
+	for k, v := range form {
+		merged[k] = append(merged[k], v...)
+	}
+	c.Request().URL.RawQuery = merged.Encode()
+	return s.search(c)
 }
 
 // searchCompartment serves GET /fhir/Patient/{id}/{type}: the search on

@@ -92,6 +92,7 @@ func routes() []route {
 		{Method: http.MethodGet, Path: "/fhir/_history", Interaction: "history-system", Level: "system", handler: (*Server).historySystem},
 		{Method: http.MethodGet, Path: "/fhir/:type", Interaction: "search-type", Level: "type", handler: (*Server).search},
 		{Method: http.MethodPost, Path: "/fhir/:type", Interaction: "create", Level: "type", handler: (*Server).create},
+		{Method: http.MethodPost, Path: "/fhir/:type/_search", Interaction: "search-type", Level: "type", handler: (*Server).searchPost},
 		{Method: http.MethodGet, Path: "/fhir/:type/_history", Interaction: "history-type", Level: "type", handler: (*Server).historyType},
 		{Method: http.MethodGet, Path: "/fhir/:type/:id", Interaction: "read", Level: "instance", handler: (*Server).read},
 		{Method: http.MethodPut, Path: "/fhir/:type/:id", Interaction: "update", Level: "instance", handler: (*Server).update},
