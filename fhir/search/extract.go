@@ -196,7 +196,7 @@ func tokenValues(n any, dataType string) []Value {
 				return []Value{{Code: s}}
 			}
 			return nil
-		case v["coding"] != nil || (v["text"] != nil && v["value"] == nil && v["code"] == nil):
+		case v["coding"] != nil || v["text"] != nil:
 			// CodeableConcept.
 			var out []Value
 			codings, _ := v["coding"].([]any)
@@ -209,8 +209,10 @@ func tokenValues(n any, dataType string) []Value {
 				out = append(out, Value{Text: Normalize(t)})
 			}
 			return out
-		case v["value"] != nil:
-			// Identifier.
+		case v["code"] != nil || v["display"] != nil || v["version"] != nil || v["userSelected"] != nil:
+			return codingValue(v)
+		default:
+			// Identifier (system, value, type, use, period, assigner).
 			id := Value{System: str(v, "system"), Code: str(v, "value")}
 			if typ, ok := v["type"].(map[string]any); ok {
 				id.Text = Normalize(str(typ, "text"))
@@ -222,11 +224,9 @@ func tokenValues(n any, dataType string) []Value {
 				}
 			}
 			if id.Code == "" {
-				return nil
+				return nil // An identifier without a value matches nothing.
 			}
 			return []Value{id}
-		default:
-			return codingValue(v)
 		}
 	}
 	return nil
