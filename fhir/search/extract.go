@@ -455,7 +455,6 @@ func dedupe(vs []Value) []Value {
 	return out
 }
 
-
 // Normalize returns s as string search compares it: accents removed,
 // lower case, runs of white space collapsed to one space, trimmed. A
 // query value goes through the same function.
