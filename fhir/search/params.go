@@ -109,7 +109,7 @@ var params = []Param{
 	{Name: "activity-date", Kind: Date, Type: "CarePlan",
 		Expression: "CarePlan.activity.detail.scheduled",
 		Paths:      []string{"activity.detail.scheduledTiming", "activity.detail.scheduledPeriod"},
-		Note:       "scheduledString is free text and not indexed",
+		Note:       "a Timing is indexed by its events only (not repeat.bounds[x]); scheduledString is free text and not indexed",
 		Doc:        "Specified date occurs within period specified by CarePlan.activity.detail.scheduled[x]"},
 	{Name: "activity-reference", Kind: Reference, Type: "CarePlan",
 		Expression: "CarePlan.activity.reference",

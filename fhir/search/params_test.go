@@ -67,6 +67,9 @@ func TestTableMatchesOfficialDefinitions(t *testing.T) {
 		if diff := cmp.Diff(comps, p.Components, cmpEmpty); diff != "" {
 			t.Errorf("%s %s: components (-official +table):\n%s", d.Base, d.Code, diff)
 		}
+		if p.Doc != d.Description {
+			t.Errorf("%s %s: Doc %q, official description %q", d.Base, d.Code, p.Doc, d.Description)
+		}
 		if p.Expression != d.Expression {
 			t.Errorf("%s %s: expression %q, official %q", d.Base, d.Code, p.Expression, d.Expression)
 		}
