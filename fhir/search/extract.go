@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/matcare/matcare/fhir"
 	"golang.org/x/text/runes"
@@ -85,7 +86,7 @@ var (
 // parse (a malformed date) are skipped: validation is fhir.Parse's job.
 // Dates without a time zone are read in UTC.
 func Extract(resourceType string, body []byte) (Index, error) {
-	ps := Params(resourceType)
+	ps := sortedParams[resourceType]
 	if ps == nil {
 		return nil, fmt.Errorf("search: no parameters for resource type %q", resourceType)
 	}
@@ -127,8 +128,8 @@ func extractParam(p Param, root map[string]any) []Value {
 	}
 	var out []Value
 	for _, path := range p.Paths {
-		steps, err := parsePath(path)
-		if err != nil {
+		steps, ok := parsedPaths[path]
+		if !ok {
 			continue // TestTableWellFormed rules this out.
 		}
 		for _, n := range eval(root, steps) {
@@ -137,6 +138,19 @@ func extractParam(p Param, root map[string]any) []Value {
 	}
 	return dedupe(out)
 }
+
+// parsedPaths holds every path of the table, parsed once.
+var parsedPaths = func() map[string][]step {
+	m := map[string][]step{}
+	for _, p := range params {
+		for _, path := range append(slices.Clone(p.Paths), p.ComponentPaths...) {
+			if steps, err := parsePath(path); err == nil {
+				m[path] = steps
+			}
+		}
+	}
+	return m
+}()
 
 // computed are the evaluations named by Param.Computed.
 var computed = map[string]func(root map[string]any) []Value{
@@ -424,8 +438,8 @@ func compositeValues(p Param, n any) []Value {
 		if !ok || i >= len(p.ComponentPaths) {
 			return nil
 		}
-		steps, err := parsePath(p.ComponentPaths[i])
-		if err != nil {
+		steps, ok := parsedPaths[p.ComponentPaths[i]]
+		if !ok {
 			return nil
 		}
 		for _, e := range eval(n, steps) {
@@ -438,6 +452,26 @@ func compositeValues(p Param, n any) []Value {
 	return []Value{v}
 }
 
+// key identifies v among the values of one parameter.
+func (v Value) key() string {
+	var b strings.Builder
+	for _, s := range []string{v.System, v.Code, v.Text, v.Exact, v.Ref, v.RefType, v.Number, v.Unit, v.URI,
+		strconv.FormatBool(v.Identifier), v.Lo.Format(time.RFC3339Nano), v.Hi.Format(time.RFC3339Nano)} {
+		b.WriteString(strconv.Quote(s))
+	}
+	for _, c := range v.OfType {
+		b.WriteString("t" + strconv.Quote(c.System) + strconv.Quote(c.Code))
+	}
+	for _, part := range v.Parts {
+		b.WriteString("(")
+		for _, x := range part {
+			b.WriteString(x.key())
+		}
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
 // dedupe drops repeated values, keeping the first.
 func dedupe(vs []Value) []Value {
 	if len(vs) < 2 {
@@ -446,7 +480,7 @@ func dedupe(vs []Value) []Value {
 	seen := make(map[string]bool, len(vs))
 	out := vs[:0]
 	for _, v := range vs {
-		k := fmt.Sprintf("%#v", v)
+		k := v.key()
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, v)
@@ -461,6 +495,16 @@ func dedupe(vs []Value) []Value {
 func Normalize(s string) string {
 	if s == "" {
 		return ""
+	}
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii { // Nothing to decompose.
+		return strings.Join(strings.Fields(strings.ToLower(s)), " ")
 	}
 	// Accents are the combining marks after decomposition. A Chain keeps
 	// state: one per call, as Extract may run concurrently.

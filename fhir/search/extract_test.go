@@ -384,3 +384,42 @@ func TestParsePath(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractConcurrent runs Extract from several goroutines: the write
+// path calls it concurrently (run with -race).
+func TestExtractConcurrent(t *testing.T) {
+	examples := fhirtest.Examples()
+	done := make(chan error)
+	for range 4 {
+		go func() {
+			var err error
+			for _, ex := range examples {
+				if _, e := Extract(ex.Type, ex.Body); e != nil {
+					err = e
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func BenchmarkExtract(b *testing.B) {
+	for _, ex := range fhirtest.Examples() {
+		if ex.Name != "Patient-example" && ex.Name != "CarePlan-example" && ex.Name != "Goal-example" {
+			continue
+		}
+		b.Run(ex.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Extract(ex.Type, ex.Body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

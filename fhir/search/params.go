@@ -521,6 +521,19 @@ func Lookup(resourceType, name string) (Param, bool) {
 // Params returns the parameters of resourceType, Resource-level ones
 // included, sorted by name; nil for a type the table does not know.
 func Params(resourceType string) []Param {
+	return slices.Clone(sortedParams[resourceType])
+}
+
+// sortedParams holds Params' answers, computed once.
+var sortedParams = func() map[string][]Param {
+	m := map[string][]Param{}
+	for typ := range byType {
+		m[typ] = params1(typ)
+	}
+	return m
+}()
+
+func params1(resourceType string) []Param {
 	own, ok := byType[resourceType]
 	if !ok {
 		return nil
