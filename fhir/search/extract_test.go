@@ -117,6 +117,7 @@ func TestExtractExamples(t *testing.T) {
 			"identifier":   {"urn:oid:1.2.36.146.595.217.0.1|12345 of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR"},
 			"family":       {"chalmers (Chalmers)", "windsor (Windsor)"},
 			"given":        {"peter (Peter)", "james (James)", "jim (Jim)"},
+			"name":         {"chalmers (Chalmers)", "peter (Peter)", "james (James)", "jim (Jim)", "windsor (Windsor)"},
 			"birthdate":    {"1974-12-25T00:00:00Z/1974-12-26T00:00:00Z"},
 			"gender":       {"|male"},
 			"active":       {"|true"},
