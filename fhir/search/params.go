@@ -528,12 +528,14 @@ func Params(resourceType string) []Param {
 var sortedParams = func() map[string][]Param {
 	m := map[string][]Param{}
 	for typ := range byType {
-		m[typ] = params1(typ)
+		m[typ] = collectParams(typ)
 	}
 	return m
 }()
 
-func params1(resourceType string) []Param {
+// collectParams lists the parameters of resourceType and the Resource-level
+// ones it does not shadow, sorted by name.
+func collectParams(resourceType string) []Param {
 	own, ok := byType[resourceType]
 	if !ok {
 		return nil
