@@ -43,4 +43,27 @@ type Param struct {
 	Components []string
 	// Doc is a short description for the CapabilityStatement.
 	Doc string
+
+	// ComponentPaths are, for a composite, the paths of its Components
+	// relative to each element at Paths (one per component, same order).
+	ComponentPaths []string
+	// DataType names the FHIR data type at Paths where the JSON shape
+	// alone does not tell it: "ContactPoint" (a token on its value only,
+	// never its system).
+	DataType string
+	// Computed names a built-in evaluation used instead of Paths, for an
+	// expression that is not a path: "deceased" (Patient.deceased.exists()
+	// and Patient.deceased != false: the token "true" or "false").
+	Computed string
+	// Unsupported, when set, says why matcare cannot evaluate the
+	// parameter: Extract yields no values for it, and a query should
+	// reject it (or ignore it under Prefer: handling=lenient) rather
+	// than answer wrongly.
+	Unsupported string
+	// Note documents where matcare's evaluation is narrower than
+	// Expression (e.g. a choice type it does not index).
+	Note string
 }
+
+// Supported reports whether matcare evaluates the parameter.
+func (p Param) Supported() bool { return p.Unsupported == "" }

@@ -1,0 +1,186 @@
+package search
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/matcare/matcare/fhir"
+)
+
+// official is one entry of testdata/searchparameters.json.
+type official struct {
+	URL        string   `json:"url"`
+	Code       string   `json:"code"`
+	Base       string   `json:"base"`
+	Type       string   `json:"type"`
+	Expression string   `json:"expression"`
+	Target     []string `json:"target"`
+	Component  []struct {
+		Code       string `json:"code"`
+		Expression string `json:"expression"`
+	} `json:"component"`
+	Description string `json:"description"`
+}
+
+func loadOfficial(t *testing.T) []official {
+	t.Helper()
+	b, err := os.ReadFile("testdata/searchparameters.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var defs []official
+	if err := json.Unmarshal(b, &defs); err != nil {
+		t.Fatal(err)
+	}
+	if len(defs) == 0 {
+		t.Fatal("no definitions")
+	}
+	return defs
+}
+
+func TestTableMatchesOfficialDefinitions(t *testing.T) {
+	type key struct{ typ, name string }
+	defs := loadOfficial(t)
+	seen := map[key]bool{}
+	for _, d := range defs {
+		k := key{d.Base, d.Code}
+		seen[k] = true
+		p, ok := byType[d.Base][d.Code]
+		if !ok {
+			t.Errorf("%s %s (%s): missing from the table", d.Base, d.Code, d.URL)
+			continue
+		}
+		if string(p.Kind) != d.Type {
+			t.Errorf("%s %s: kind %s, official %s", d.Base, d.Code, p.Kind, d.Type)
+		}
+		targets := slices.Sorted(slices.Values(p.Targets))
+		if diff := cmp.Diff(d.Target, targets, cmpEmpty); diff != "" {
+			t.Errorf("%s %s: targets (-official +table):\n%s", d.Base, d.Code, diff)
+		}
+		var comps []string
+		for _, c := range d.Component {
+			comps = append(comps, c.Code)
+		}
+		if diff := cmp.Diff(comps, p.Components, cmpEmpty); diff != "" {
+			t.Errorf("%s %s: components (-official +table):\n%s", d.Base, d.Code, diff)
+		}
+		if p.Doc != d.Description {
+			t.Errorf("%s %s: Doc %q, official description %q", d.Base, d.Code, p.Doc, d.Description)
+		}
+		if p.Expression != d.Expression {
+			t.Errorf("%s %s: expression %q, official %q", d.Base, d.Code, p.Expression, d.Expression)
+		}
+	}
+	for _, p := range params {
+		if !seen[key{p.Type, p.Name}] {
+			t.Errorf("%s %s: in the table but not among the official definitions", p.Type, p.Name)
+		}
+	}
+	if len(params) != len(defs) {
+		t.Errorf("table has %d entries, official %d (duplicates?)", len(params), len(defs))
+	}
+}
+
+var cmpEmpty = cmp.Comparer(func(a, b []string) bool {
+	return len(a) == 0 && len(b) == 0 || slices.Equal(a, b)
+})
+
+// TestTableWellFormed checks what the official definitions do not say:
+// every path parses, each parameter is evaluated somehow, and composites
+// name real components.
+func TestTableWellFormed(t *testing.T) {
+	for _, p := range params {
+		name := p.Type + " " + p.Name
+		if p.Doc == "" {
+			t.Errorf("%s: no Doc", name)
+		}
+		if len(p.Paths) == 0 && p.Computed == "" && p.Unsupported == "" {
+			t.Errorf("%s: neither Paths, Computed nor Unsupported", name)
+		}
+		for _, path := range append(slices.Clone(p.Paths), p.ComponentPaths...) {
+			steps, err := parsePath(path)
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+			for _, s := range steps {
+				if s.is != "" && !slices.Contains(p.Targets, s.is) {
+					t.Errorf("%s: path %q keeps %s, not a target", name, path, s.is)
+				}
+			}
+		}
+		if p.Computed != "" && computed[p.Computed] == nil {
+			t.Errorf("%s: unknown Computed %q", name, p.Computed)
+		}
+		if p.Kind == Composite {
+			if len(p.ComponentPaths) != len(p.Components) {
+				t.Errorf("%s: %d component paths for %d components", name, len(p.ComponentPaths), len(p.Components))
+			}
+			for _, c := range p.Components {
+				if _, ok := Lookup(p.Type, c); !ok {
+					t.Errorf("%s: component %s unknown", name, c)
+				}
+			}
+		}
+	}
+}
+
+func TestLookupAndParams(t *testing.T) {
+	for _, typ := range append(fhir.TypeNames(), "AuditEvent") {
+		ps := Params(typ)
+		if len(ps) == 0 {
+			t.Errorf("Params(%s) is empty", typ)
+		}
+		if !slices.IsSortedFunc(ps, func(a, b Param) int { return cmpString(a.Name, b.Name) }) {
+			t.Errorf("Params(%s) not sorted", typ)
+		}
+		for _, name := range []string{"_id", "_lastUpdated", "_tag", "_profile", "_security", "_source"} {
+			p, ok := Lookup(typ, name)
+			if !ok || p.Type != "Resource" {
+				t.Errorf("Lookup(%s, %s) = %v, %v", typ, name, p, ok)
+			}
+			if !slices.ContainsFunc(ps, func(q Param) bool { return q.Name == name }) {
+				t.Errorf("Params(%s) lacks %s", typ, name)
+			}
+		}
+	}
+	tests := []struct {
+		typ, name string
+		ok        bool
+		kind      Kind
+	}{
+		{"Goal", "lifecycle-status", true, Token},
+		{"Goal", "target-date", true, Date},
+		{"Goal", "patient", true, Reference},
+		{"Patient", "birthdate", true, Date},
+		{"AuditEvent", "outcome", true, Token},
+		{"Goal", "birthdate", false, ""},
+		{"Observation", "_id", false, ""},
+		{"Resource", "_id", true, Token},
+		{"Goal", "nope", false, ""},
+	}
+	for _, tt := range tests {
+		p, ok := Lookup(tt.typ, tt.name)
+		if ok != tt.ok || p.Kind != tt.kind {
+			t.Errorf("Lookup(%s, %s) = %s, %v; want %s, %v", tt.typ, tt.name, p.Kind, ok, tt.kind, tt.ok)
+		}
+	}
+	if Params("Observation") != nil {
+		t.Error("Params(Observation) not nil")
+	}
+	if got := Types(); !slices.Equal(got, []string{"AuditEvent", "CarePlan", "Goal", "Patient", "Questionnaire", "QuestionnaireResponse"}) {
+		t.Errorf("Types() = %v", got)
+	}
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
