@@ -106,8 +106,11 @@ func (s *Server) audited(r route, h echo.HandlerFunc) echo.HandlerFunc {
 // auditFailed answers 503 in place of a response whose audit record could
 // not be stored, keeping only the headers every response carries.
 func (s *Server) auditFailed(c echo.Context, w http.ResponseWriter) error {
-	out, _ := json.Marshal(fhir.Outcome(fhir.Issue{Severity: r4.IssueSeverityFatal, Code: r4.IssueTypeTransient,
-		Diagnostics: "the audit trail cannot be written; the request was not answered (retry later)"}))
+	msg := "the audit trail cannot be written, so the response is withheld; retry later"
+	if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+		msg += " (the change may have been stored: read it, or write with If-Match, before repeating it)"
+	}
+	out, _ := json.Marshal(fhir.Outcome(fhir.Issue{Severity: r4.IssueSeverityFatal, Code: r4.IssueTypeTransient, Diagnostics: msg}))
 	h := w.Header()
 	for _, k := range []string{"ETag", "Last-Modified", "Location", "Content-Length", echo.HeaderWWWAuthenticate} {
 		h.Del(k)
