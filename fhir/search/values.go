@@ -336,6 +336,8 @@ func parseDate(s string, pre Prefix) (*DateValue, *modError) {
 }
 
 func parseNumber(s string, pre Prefix) (*NumberValue, *modError) {
+	// An unescaped "+" (ge+3, 1e+2) arrives as a space.
+	s = strings.ReplaceAll(s, " ", "+")
 	m := numberPattern.FindStringSubmatch(s)
 	if m == nil {
 		return nil, verr("%q is not a number (after an optional prefix)", s)
