@@ -82,7 +82,7 @@ func (p *parser) resolve(full, typ string, top bool, key string, depth int) (res
 	head, rest, chained := strings.Cut(key, ".")
 	name, mod, _ := strings.Cut(head, ":")
 	if name == "" {
-		p.fail(r4.IssueTypeInvalid, full, "empty parameter name")
+		p.fail(r4.IssueTypeInvalid, full, "a parameter name is missing (before %q)", key)
 		return resolved{}, false
 	}
 	var sp Param

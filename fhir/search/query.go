@@ -202,6 +202,9 @@ var ignored = map[string]bool{"_format": true, "_pretty": true}
 // request returns a *fhir.Error with status 400 and one issue per problem,
 // each naming its parameter in the diagnostics and the expression.
 func ParseQuery(resourceType string, q url.Values, lookup LookupFunc) (*Query, []fhir.Issue, error) {
+	if lookup == nil {
+		lookup = func(string, string) (Param, bool) { return Param{}, false }
+	}
 	p := &parser{lookup: lookup, q: &Query{Type: resourceType, Count: DefaultCount}}
 	keys := make([]string, 0, len(q))
 	for k := range q {
@@ -217,6 +220,9 @@ func ParseQuery(resourceType string, q url.Values, lookup LookupFunc) (*Query, [
 		name, mod, _ := strings.Cut(k, ":")
 		switch name {
 		case "_type":
+			if mod != "" {
+				p.fail(r4.IssueTypeInvalid, k, "takes no modifier")
+			}
 			continue
 		case "_count", "_total", "_summary", "_cursor", "_sort", "_elements":
 			if mod != "" {
@@ -227,14 +233,17 @@ func ParseQuery(resourceType string, q url.Values, lookup LookupFunc) (*Query, [
 				p.fail(r4.IssueTypeInvalid, k, "may appear only once")
 				continue
 			}
+			if vs[0] == "" && name != "_count" {
+				continue // an empty value: the parameter is ignored
+			}
 			p.parseControl(name, vs[0])
 		case "_include", "_revinclude":
 			for _, v := range vs {
 				p.parseInclude(k, name, mod, v)
 			}
 		default:
-			if ignored[name] {
-				continue
+			if ignored[name] || k == "" {
+				continue // HTTP-only, or "=x": nothing to search by
 			}
 			for _, v := range vs {
 				p.parseClause(k, v)

@@ -108,6 +108,7 @@ func TestParseQueryControl(t *testing.T) {
 		{"elements typed", "", "_elements=Goal.subject", Query{Count: DefaultCount, Elements: []string{"Goal.subject"}}},
 		{"cursor", "Goal", "_cursor=abc%3D%3D", Query{Type: "Goal", Count: DefaultCount, Cursor: "abc=="}},
 		{"format and pretty ignored", "Goal", "_format=json&_pretty=true", Query{Type: "Goal", Count: DefaultCount}},
+		{"empty values ignored", "Goal", "_sort=&_elements=&_total=&_summary=&lifecycle-status=&_id=,&=x", Query{Type: "Goal", Count: DefaultCount}},
 		{"sort", "Goal", "_sort=-target-date,_id", Query{Type: "Goal", Count: DefaultCount, Sort: []SortKey{
 			{Param: param("Goal", "target-date"), Desc: true}, {Param: param("Goal", "_id")}}}},
 		{"type", "", "_type=Goal,Patient&_type=Goal", Query{Count: DefaultCount, Types: []string{"Goal", "Patient"}}},
@@ -179,6 +180,10 @@ func TestParseQueryErrors(t *testing.T) {
 		{"Observation", "probability=1,2,abc", "probability"},
 		{"Observation", "probability=1e1234", "probability"},
 		{"Observation", "probability=.5", "probability"},
+		{"Observation", "probability=1e400", "probability"},
+		{"Observation", "probability=-9e308", "probability"},
+		{"", "_type:not=Goal", "_type:not"},
+		{"Goal", "_sort=-", "_sort"},
 		{"Observation", "value-quantity=5|mg", "value-quantity"},
 		{"Observation", "value-quantity=5|http://unitsofmeasure.org|", "value-quantity"},
 		{"Observation", "value-quantity=five||mg", "value-quantity"},

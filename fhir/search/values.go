@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"regexp"
 	"slices"
@@ -377,6 +378,9 @@ func parseNumber(s string, pre Prefix) (*NumberValue, *modError) {
 	n.Value, _ = val.Float64()
 	n.Lo, _ = lo.Float64()
 	n.Hi, _ = hi.Float64()
+	if math.IsInf(n.Lo, 0) || math.IsInf(n.Hi, 0) {
+		return nil, verr("%q is out of range", s)
+	}
 	return n, nil
 }
 
