@@ -94,7 +94,8 @@ type Clause struct {
 	// Param is the parameter the values are compared with; it belongs to
 	// the type the chain ends at (the searched type if Chain is empty).
 	Param Param
-	// On is the resource type Param is evaluated on (the end of Chain).
+	// On is the resource type Param is evaluated on (the end of Chain);
+	// "" in a system search over several types (Link.From likewise).
 	On string
 	// Modifier is the modifier of the last parameter, "" for none.
 	Modifier Modifier
