@@ -50,7 +50,7 @@ func (p *parser) resolve(full, typ string, top bool, key string, depth int) (res
 	}
 	if rest, ok := strings.CutPrefix(key, "_has:"); ok {
 		parts := strings.SplitN(rest, ":", 3)
-		if len(parts) < 3 || !typeName.MatchString(parts[0]) || parts[1] == "" || parts[2] == "" {
+		if len(parts) < 3 || !typeNamePattern.MatchString(parts[0]) || parts[1] == "" || parts[2] == "" {
 			p.fail(r4.IssueTypeInvalid, full, "_has must be written _has:Type:reference:parameter")
 			return resolved{}, false
 		}
@@ -110,7 +110,7 @@ func (p *parser) resolve(full, typ string, top bool, key string, depth int) (res
 	var target string
 	switch {
 	case mod != "":
-		if !typeName.MatchString(mod) {
+		if !typeNamePattern.MatchString(mod) {
 			p.fail(r4.IssueTypeInvalid, full, "a chained reference takes only a :Type modifier, not :%s", mod)
 			return resolved{}, false
 		}

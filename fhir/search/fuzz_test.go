@@ -26,7 +26,7 @@ func FuzzParseQuery(f *testing.F) {
 		if err != nil {
 			return
 		}
-		got, issues, err := ParseQuery(typ, q, testLookup)
+		got, issues, err := ParseQuery(typ, q, queryTestLookup)
 		if err == nil {
 			if got == nil {
 				t.Fatal("nil Query without an error")

@@ -61,7 +61,7 @@ func checkModifier(sp Param, mod string) (Modifier, string, *modError) {
 	if mod == "" {
 		return ModNone, "", nil
 	}
-	if sp.Kind == Reference && typeName.MatchString(mod) {
+	if sp.Kind == Reference && typeNamePattern.MatchString(mod) {
 		if len(sp.Targets) > 0 && !slices.Contains(sp.Targets, mod) {
 			return "", "", &modError{r4.IssueTypeValue, "modifier :" + mod + ": " + sp.Name + " cannot refer to " + mod + " (only " + strings.Join(sp.Targets, ", ") + ")"}
 		}

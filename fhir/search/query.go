@@ -193,7 +193,7 @@ func (p *parser) warn(param, format string, args ...any) {
 }
 
 // ignored are parameters that only matter to the HTTP layer.
-var ignored = map[string]bool{"_format": true, "_pretty": true}
+var httpOnlyParams = map[string]bool{"_format": true, "_pretty": true}
 
 // ParseQuery parses the query of a search of resourceType ("" for a system
 // search) into a Query. Parameters lookup does not know, and unsupported
@@ -243,7 +243,7 @@ func ParseQuery(resourceType string, q url.Values, lookup LookupFunc) (*Query, [
 				p.parseInclude(k, name, mod, v)
 			}
 		default:
-			if ignored[name] || k == "" {
+			if httpOnlyParams[name] || k == "" {
 				continue // HTTP-only, or "=x": nothing to search by
 			}
 			for _, v := range vs {
@@ -257,7 +257,7 @@ func ParseQuery(resourceType string, q url.Values, lookup LookupFunc) (*Query, [
 	return p.q, p.warns, nil
 }
 
-var typeName = regexp.MustCompile(`^[A-Z][A-Za-z]{0,63}$`)
+var typeNamePattern = regexp.MustCompile(`^[A-Z][A-Za-z]{0,63}$`)
 
 func (p *parser) parseType(vs []string) {
 	if p.q.Type != "" {
@@ -267,7 +267,7 @@ func (p *parser) parseType(vs []string) {
 	for _, v := range vs {
 		for _, t := range splitEscaped(v, ',') {
 			t = unescape(t)
-			if !typeName.MatchString(t) {
+			if !typeNamePattern.MatchString(t) {
 				p.fail(r4.IssueTypeValue, "_type", "%q is not a resource type", t)
 				continue
 			}
@@ -399,13 +399,13 @@ func (p *parser) parseInclude(key, name, mod, v string) {
 		return
 	}
 	parts := strings.Split(v, ":")
-	if len(parts) < 2 || len(parts) > 3 || !typeName.MatchString(parts[0]) || parts[1] == "" {
+	if len(parts) < 2 || len(parts) > 3 || !typeNamePattern.MatchString(parts[0]) || parts[1] == "" {
 		p.fail(r4.IssueTypeValue, key, "%q is not Type:parameter[:targetType] or *", v)
 		return
 	}
 	inc.Source = parts[0]
 	if len(parts) == 3 {
-		if !typeName.MatchString(parts[2]) {
+		if !typeNamePattern.MatchString(parts[2]) {
 			p.fail(r4.IssueTypeValue, key, "%q is not a resource type", parts[2])
 			return
 		}

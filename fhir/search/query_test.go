@@ -13,7 +13,7 @@ import (
 )
 
 // testParams is a small table of our own, independent of params.go.
-var testParams = map[string][]Param{
+var queryTestParams = map[string][]Param{
 	"Resource": {
 		{Name: "_id", Kind: Token, Type: "Resource"},
 		{Name: "_lastUpdated", Kind: Date, Type: "Resource"},
@@ -49,12 +49,12 @@ var testParams = map[string][]Param{
 	},
 }
 
-func testLookup(typ, name string) (Param, bool) {
+func queryTestLookup(typ, name string) (Param, bool) {
 	for _, t := range []string{typ, "Resource"} {
-		if _, served := testParams[typ]; !served && typ != "Resource" {
+		if _, served := queryTestParams[typ]; !served && typ != "Resource" {
 			return Param{}, false
 		}
-		for _, p := range testParams[t] {
+		for _, p := range queryTestParams[t] {
 			if p.Name == name {
 				return p, true
 			}
@@ -63,8 +63,8 @@ func testLookup(typ, name string) (Param, bool) {
 	return Param{}, false
 }
 
-func param(typ, name string) Param {
-	p, ok := testLookup(typ, name)
+func tp(typ, name string) Param {
+	p, ok := queryTestLookup(typ, name)
 	if !ok {
 		panic("test table lacks " + typ + "." + name)
 	}
@@ -80,9 +80,9 @@ func mustQuery(t *testing.T, raw string) url.Values {
 	return v
 }
 
-func parse(t *testing.T, typ, raw string) (*Query, []fhir.Issue) {
+func mustParse(t *testing.T, typ, raw string) (*Query, []fhir.Issue) {
 	t.Helper()
-	q, issues, err := ParseQuery(typ, mustQuery(t, raw), testLookup)
+	q, issues, err := ParseQuery(typ, mustQuery(t, raw), queryTestLookup)
 	if err != nil {
 		t.Fatalf("ParseQuery(%s?%s): %v", typ, raw, err)
 	}
@@ -110,23 +110,23 @@ func TestParseQueryControl(t *testing.T) {
 		{"format and pretty ignored", "Goal", "_format=json&_pretty=true", Query{Type: "Goal", Count: DefaultCount}},
 		{"empty values ignored", "Goal", "_sort=&_elements=&_total=&_summary=&lifecycle-status=&_id=,&=x", Query{Type: "Goal", Count: DefaultCount}},
 		{"sort", "Goal", "_sort=-target-date,_id", Query{Type: "Goal", Count: DefaultCount, Sort: []SortKey{
-			{Param: param("Goal", "target-date"), Desc: true}, {Param: param("Goal", "_id")}}}},
+			{Param: tp("Goal", "target-date"), Desc: true}, {Param: tp("Goal", "_id")}}}},
 		{"type", "", "_type=Goal,Patient&_type=Goal", Query{Count: DefaultCount, Types: []string{"Goal", "Patient"}}},
 		{"include", "Goal", "_include=Goal:subject:Patient&_include=Goal:patient&_include:iterate=Patient:organization&_include=*", Query{Type: "Goal", Count: DefaultCount, Include: []Include{
-			{Source: "Goal", Param: param("Goal", "subject"), Target: "Patient"},
-			{Source: "Goal", Param: param("Goal", "patient")},
+			{Source: "Goal", Param: tp("Goal", "subject"), Target: "Patient"},
+			{Source: "Goal", Param: tp("Goal", "patient")},
 			{Source: "*", Wildcard: true},
-			{Source: "Patient", Param: param("Patient", "organization"), Iterate: true},
+			{Source: "Patient", Param: tp("Patient", "organization"), Iterate: true},
 		}}},
 		{"include type wildcard", "Goal", "_include=Goal:*", Query{Type: "Goal", Count: DefaultCount, Include: []Include{{Source: "Goal", Wildcard: true}}}},
 		{"revinclude", "Patient", "_revinclude=Goal:patient&_revinclude:recurse=Observation:patient", Query{Type: "Patient", Count: DefaultCount, RevInclude: []Include{
-			{Source: "Goal", Param: param("Goal", "patient")},
-			{Source: "Observation", Param: param("Observation", "patient"), Iterate: true},
+			{Source: "Goal", Param: tp("Goal", "patient")},
+			{Source: "Observation", Param: tp("Observation", "patient"), Iterate: true},
 		}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q, issues := parse(t, tt.typ, tt.raw)
+			q, issues := mustParse(t, tt.typ, tt.raw)
 			if len(issues) > 0 {
 				t.Errorf("issues: %v", issues)
 			}
@@ -141,7 +141,7 @@ func TestParseQueryControl(t *testing.T) {
 // issues name the parameter in diagnostics and expression.
 func TestParseQueryErrors(t *testing.T) {
 	tests := []struct {
-		typ, raw, param string
+		typ, raw, tp string
 	}{
 		{"Goal", "_count=-1", "_count"},
 		{"Goal", "_count=ten", "_count"},
@@ -212,17 +212,17 @@ func TestParseQueryErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ+"?"+tt.raw, func(t *testing.T) {
-			q, _, err := ParseQuery(tt.typ, mustQuery(t, tt.raw), testLookup)
+			q, _, err := ParseQuery(tt.typ, mustQuery(t, tt.raw), queryTestLookup)
 			if err == nil {
 				t.Fatalf("ParseQuery(%s?%s) = %+v, want a 400", tt.typ, tt.raw, q)
 			}
-			checkBadRequest(t, err, tt.param)
+			checkBadRequest(t, err, tt.tp)
 		})
 	}
 }
 
 // checkBadRequest asserts err is a 400 *fhir.Error naming param.
-func checkBadRequest(t *testing.T, err error, param string) {
+func checkBadRequest(t *testing.T, err error, tp string) {
 	t.Helper()
 	var fe *fhir.Error
 	if !errors.As(err, &fe) {
@@ -235,11 +235,11 @@ func checkBadRequest(t *testing.T, err error, param string) {
 		t.Fatalf("no issues in %v", err)
 	}
 	for _, is := range fe.Issues {
-		if !strings.Contains(is.Diagnostics, param) {
-			t.Errorf("diagnostics %q do not name %s", is.Diagnostics, param)
+		if !strings.Contains(is.Diagnostics, tp) {
+			t.Errorf("diagnostics %q do not name %s", is.Diagnostics, tp)
 		}
-		if len(is.Expression) != 1 || is.Expression[0] != param {
-			t.Errorf("expression %v, want [%s]", is.Expression, param)
+		if len(is.Expression) != 1 || is.Expression[0] != tp {
+			t.Errorf("expression %v, want [%s]", is.Expression, tp)
 		}
 	}
 }
@@ -261,7 +261,7 @@ func TestParseQueryIssues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ+"?"+tt.raw, func(t *testing.T) {
-			_, issues := parse(t, tt.typ, tt.raw)
+			_, issues := mustParse(t, tt.typ, tt.raw)
 			var got []string
 			for _, is := range issues {
 				if is.Severity != r4.IssueSeverityWarning {
@@ -295,7 +295,7 @@ func TestParseQueryIssues(t *testing.T) {
 }
 
 func TestParseQueryAndOr(t *testing.T) {
-	q, _ := parse(t, "Goal", `lifecycle-status=active,on-hold&lifecycle-status=active&identifier=a\,b,c&lifecycle-status=`)
+	q, _ := mustParse(t, "Goal", `lifecycle-status=active,on-hold&lifecycle-status=active&identifier=a\,b,c&lifecycle-status=`)
 	var got [][]string
 	for _, c := range q.Clauses {
 		var vs []string
@@ -315,11 +315,11 @@ func TestParseQueryAndOr(t *testing.T) {
 }
 
 func TestParseQuerySystem(t *testing.T) {
-	q, issues := parse(t, "", "_type=Goal&lifecycle-status=active&_lastUpdated=gt2024")
+	q, issues := mustParse(t, "", "_type=Goal&lifecycle-status=active&_lastUpdated=gt2024")
 	if len(issues) > 0 || len(q.Clauses) != 2 || q.Clauses[1].On != "Goal" {
 		t.Errorf("got %+v, %v", q, issues)
 	}
-	q, issues = parse(t, "", "_id=1&_lastUpdated=gt2024")
+	q, issues = mustParse(t, "", "_id=1&_lastUpdated=gt2024")
 	if len(issues) > 0 || len(q.Clauses) != 2 || q.Clauses[0].On != "" || q.Clauses[0].Param.Name != "_id" {
 		t.Errorf("got %+v, %v", q, issues)
 	}

@@ -124,7 +124,7 @@ type ReferenceValue struct {
 
 var (
 	numberPattern = regexp.MustCompile(`^[+-]?(\d{1,64})(\.(\d{1,64}))?([eE]([+-]?\d{1,3}))?$`)
-	idPattern     = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+	refIDPattern  = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 	zoneFix       = regexp.MustCompile(`T\d{2}:\d{2}(:\d{2}(\.\d+)?)? \d{2}:\d{2}$`)
 )
 
@@ -359,7 +359,7 @@ func parseNumber(s string, pre Prefix) (*NumberValue, *modError) {
 	}
 	exp -= len(m[3])
 	half := new(big.Rat).SetFrac64(1, 2)
-	ten := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(exp))), nil))
+	ten := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(absInt(exp))), nil))
 	if exp >= 0 {
 		half.Mul(half, ten)
 	} else {
@@ -384,7 +384,7 @@ func parseNumber(s string, pre Prefix) (*NumberValue, *modError) {
 	return n, nil
 }
 
-func abs(n int) int {
+func absInt(n int) int {
 	if n < 0 {
 		return -n
 	}
@@ -433,7 +433,7 @@ func parseReference(s string, sp Param, target string) (*ReferenceValue, *modErr
 		if n := len(segs); n >= 4 && segs[n-2] == "_history" {
 			segs, r.Version = segs[:n-2], segs[n-1]
 		}
-		if n := len(segs); n >= 2 && typeName.MatchString(segs[n-2]) && idPattern.MatchString(segs[n-1]) {
+		if n := len(segs); n >= 2 && typeNamePattern.MatchString(segs[n-2]) && refIDPattern.MatchString(segs[n-1]) {
 			r.Type, r.ID = segs[n-2], segs[n-1]
 		}
 		return r, nil
@@ -447,13 +447,13 @@ func parseReference(s string, sp Param, target string) (*ReferenceValue, *modErr
 		if len(segs) == 4 {
 			r.Version = segs[3]
 		}
-		if !typeName.MatchString(r.Type) {
+		if !typeNamePattern.MatchString(r.Type) {
 			return nil, verr("%q: %q is not a resource type", s, r.Type)
 		}
 	default:
 		return nil, verr("%q is not id, Type/id or an absolute URL", s)
 	}
-	if !idPattern.MatchString(r.ID) || (r.Version != "" && !idPattern.MatchString(r.Version)) {
+	if !refIDPattern.MatchString(r.ID) || (r.Version != "" && !refIDPattern.MatchString(r.Version)) {
 		return nil, verr("%q is not a valid id", s)
 	}
 	switch {

@@ -10,14 +10,14 @@ import (
 // oneClause parses typ?raw and returns its only clause.
 func oneClause(t *testing.T, typ, raw string) Clause {
 	t.Helper()
-	q, issues := parse(t, typ, raw)
+	q, issues := mustParse(t, typ, raw)
 	if len(issues) > 0 || len(q.Clauses) != 1 {
 		t.Fatalf("ParseQuery(%s?%s) = %+v, %v; want one clause", typ, raw, q.Clauses, issues)
 	}
 	return q.Clauses[0]
 }
 
-func utc(s string) time.Time {
+func mustUTC(s string) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		panic(err)
@@ -48,7 +48,7 @@ func TestDateValues(t *testing.T) {
 		t.Run(tt.raw, func(t *testing.T) {
 			c := oneClause(t, "Goal", "target-date="+tt.raw)
 			v := c.Values[0]
-			want := &DateValue{Lo: utc(tt.lo), Hi: utc(tt.hi)}
+			want := &DateValue{Lo: mustUTC(tt.lo), Hi: mustUTC(tt.hi)}
 			if v.Prefix != tt.prefix || !v.Date.Lo.Equal(want.Lo) || !v.Date.Hi.Equal(want.Hi) {
 				t.Errorf("%s: %s [%v, %v), want %s [%v, %v)", tt.raw, v.Prefix, v.Date.Lo, v.Date.Hi, tt.prefix, want.Lo, want.Hi)
 			}
@@ -287,7 +287,7 @@ func TestModifiers(t *testing.T) {
 			}
 		}
 		for _, m := range bad {
-			if contains(mods, m) {
+			if containsString(mods, m) {
 				continue
 			}
 			if _, _, err := checkModifier(sp, m); err == nil {
@@ -295,12 +295,12 @@ func TestModifiers(t *testing.T) {
 			}
 		}
 	}
-	if got := SupportedModifiers(Token); !contains(toStrings(got), "not") {
+	if got := SupportedModifiers(Token); !containsString(toStrings(got), "not") {
 		t.Errorf("SupportedModifiers(Token) = %v", got)
 	}
 }
 
-func contains(ss []string, s string) bool {
+func containsString(ss []string, s string) bool {
 	for _, x := range ss {
 		if x == s {
 			return true
