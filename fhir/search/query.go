@@ -430,6 +430,18 @@ func (p *parser) parseInclude(key, name, mod, v string) {
 		return
 	}
 	inc.Param = sp
+	if !inc.Iterate && p.q.Type != "" {
+		// Without :iterate, only the matches are the sources (_include) or
+		// the targets (_revinclude).
+		if name == "_include" && inc.Source != p.q.Type {
+			p.warn(key, "%s does not apply to %s matches (add :iterate); ignored", v, p.q.Type)
+			return
+		}
+		if name == "_revinclude" && len(sp.Targets) > 0 && !slices.Contains(sp.Targets, p.q.Type) {
+			p.warn(key, "%s never refers to %s; ignored", v, p.q.Type)
+			return
+		}
+	}
 	p.add(name, inc)
 }
 

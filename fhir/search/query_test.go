@@ -12,7 +12,7 @@ import (
 	"github.com/matcare/matcare/fhir"
 )
 
-// testParams is a small table of our own, independent of params.go.
+// queryTestParams is a small table of our own, independent of params.go.
 var queryTestParams = map[string][]Param{
 	"Resource": {
 		{Name: "_id", Kind: Token, Type: "Resource"},
@@ -257,6 +257,7 @@ func TestParseQueryIssues(t *testing.T) {
 		{"Goal", "_sort=colour,-_lastUpdated", []string{"_sort"}},
 		{"Goal", "_include=Goal:colour", []string{"_include"}},
 		{"Goal", "_type=Patient", []string{"_type"}},
+		{"Goal", "_include=Patient:organization&_revinclude=Observation:patient", []string{"_include", "_revinclude"}},
 		{"", "_type=Goal,Patient&lifecycle-status=active", []string{"lifecycle-status"}},
 	}
 	for _, tt := range tests {
