@@ -192,7 +192,7 @@ func (p *parser) warn(param, format string, args ...any) {
 	p.warns = append(p.warns, is)
 }
 
-// ignored are parameters that only matter to the HTTP layer.
+// httpOnlyParams are parameters that only matter to the HTTP layer.
 var httpOnlyParams = map[string]bool{"_format": true, "_pretty": true}
 
 // ParseQuery parses the query of a search of resourceType ("" for a system
@@ -218,6 +218,9 @@ func ParseQuery(resourceType string, q url.Values, lookup LookupFunc) (*Query, [
 	}
 	for _, k := range keys {
 		vs := q[k]
+		if len(vs) == 0 {
+			continue
+		}
 		name, mod, _ := strings.Cut(k, ":")
 		switch name {
 		case "_type":

@@ -315,6 +315,13 @@ func TestParseQueryAndOr(t *testing.T) {
 	}
 }
 
+func TestParseQueryNoValues(t *testing.T) {
+	q, issues, err := ParseQuery("Goal", url.Values{"_sort": nil, "_count": {}, "lifecycle-status": nil}, nil)
+	if err != nil || len(issues) > 0 || len(q.Clauses) > 0 || q.Count != DefaultCount {
+		t.Errorf("got %+v, %v, %v", q, issues, err)
+	}
+}
+
 func TestParseQuerySystem(t *testing.T) {
 	q, issues := mustParse(t, "", "_type=Goal&lifecycle-status=active&_lastUpdated=gt2024")
 	if len(issues) > 0 || len(q.Clauses) != 2 || q.Clauses[1].On != "Goal" {
