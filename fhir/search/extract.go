@@ -10,13 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/matcare/matcare/fhir"
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
 )
 
 // Index holds, by parameter name, the values a resource is indexed by.
@@ -220,7 +215,7 @@ func tokenValues(n any, dataType string) []Value {
 				}
 			}
 			if t := str(v, "text"); t != "" {
-				out = append(out, Value{Text: Normalize(t)})
+				out = append(out, Value{Text: NormalizeString(t)})
 			}
 			return out
 		case v["code"] != nil || v["display"] != nil || v["version"] != nil || v["userSelected"] != nil:
@@ -229,7 +224,7 @@ func tokenValues(n any, dataType string) []Value {
 			// Identifier (system, value, type, use, period, assigner).
 			id := Value{System: str(v, "system"), Code: str(v, "value")}
 			if typ, ok := v["type"].(map[string]any); ok {
-				id.Text = Normalize(str(typ, "text"))
+				id.Text = NormalizeString(str(typ, "text"))
 				codings, _ := typ["coding"].([]any)
 				for _, c := range codings {
 					if cm, ok := c.(map[string]any); ok && (str(cm, "code") != "" || str(cm, "system") != "") {
@@ -247,7 +242,7 @@ func tokenValues(n any, dataType string) []Value {
 }
 
 func codingValue(c map[string]any) []Value {
-	v := Value{System: str(c, "system"), Code: str(c, "code"), Text: Normalize(str(c, "display"))}
+	v := Value{System: str(c, "system"), Code: str(c, "code"), Text: NormalizeString(str(c, "display"))}
 	if v.System == "" && v.Code == "" && v.Text == "" {
 		return nil
 	}
@@ -262,7 +257,7 @@ var stringParts = []string{"text", "family", "given", "prefix", "suffix",
 func stringValues(n any) []Value {
 	switch v := n.(type) {
 	case string:
-		if t := Normalize(v); t != "" {
+		if t := NormalizeString(v); t != "" {
 			return []Value{{Text: t, Exact: v}}
 		}
 	case map[string]any:
@@ -487,31 +482,4 @@ func dedupe(vs []Value) []Value {
 		}
 	}
 	return out
-}
-
-// Normalize returns s as string search compares it: accents removed,
-// lower case, runs of white space collapsed to one space, trimmed. A
-// query value goes through the same function.
-func Normalize(s string) string {
-	if s == "" {
-		return ""
-	}
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii { // Nothing to decompose.
-		return strings.Join(strings.Fields(strings.ToLower(s)), " ")
-	}
-	// Accents are the combining marks after decomposition. A Chain keeps
-	// state: one per call, as Extract may run concurrently.
-	removeAccents := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	t, _, err := transform.String(removeAccents, s)
-	if err != nil {
-		t = s
-	}
-	return strings.Join(strings.Fields(strings.ToLower(t)), " ")
 }

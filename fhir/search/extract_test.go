@@ -348,8 +348,8 @@ func TestNormalize(t *testing.T) {
 		{"张无忌", "张无忌"},
 	}
 	for _, tt := range tests {
-		if got := Normalize(tt.in); got != tt.want {
-			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := NormalizeString(tt.in); got != tt.want {
+			t.Errorf("NormalizeString(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
