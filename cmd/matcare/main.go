@@ -159,9 +159,11 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 // openStorage connects to MONGODB_URI or starts the embedded server under
 // the locked data directory, and opens the repository on it. closeAll
 // releases everything in reverse order.
-func openStorage(ctx context.Context, cfg config, log *slog.Logger) (store *repository.Store, closeAll func(), err error) {
+func openStorage(ctx context.Context, cfg config, log *slog.Logger) (_ *repository.Store, _ func(), err error) {
+	// The results are nil by the time a failure runs the deferred cleanup,
+	// so it works on locals only.
 	var undo []func()
-	closeAll = func() {
+	closeAll := func() {
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
@@ -191,7 +193,7 @@ func openStorage(ctx context.Context, cfg config, log *slog.Logger) (store *repo
 		uri = emb.URI()
 		log.InfoContext(ctx, "embedded storage started (MONGODB_URI unset)", "dir", dir)
 	}
-	store, err = repository.Open(ctx, log, uri, cfg.db, repository.Options{WriteTimeout: cfg.writeTimeout, Failpoint: cfg.failpoint})
+	store, err := repository.Open(ctx, log, uri, cfg.db, repository.Options{WriteTimeout: cfg.writeTimeout, Failpoint: cfg.failpoint})
 	if err != nil {
 		return nil, nil, err
 	}
