@@ -272,18 +272,7 @@ func attackDo(e *env, method, path, body string, authz []string, headers ...stri
 		req.Header.Set("Content-Type", "application/fhir+json")
 	}
 	req.Header["Authorization"] = authz
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := http.DefaultClient.Do(req.WithContext(ctx))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return response{res, b}
+	return e.send(req)
 }
 
 func attackGoal(id, patient, text string) string {

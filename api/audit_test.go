@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,7 +17,6 @@ import (
 	"github.com/matcare/matcare/api"
 	"github.com/matcare/matcare/fhir/schema"
 	"github.com/matcare/matcare/repository"
-	"github.com/matcare/matcare/repository/mongotest"
 	"github.com/matcare/matcare/service"
 )
 
@@ -263,25 +259,9 @@ func (f *failingAudit) AppendAudit(ctx context.Context, rec service.AuditRecord)
 // and writes, allowed and denied, answers 503 with an OperationOutcome
 // and none of the data it would have returned.
 func TestAuditFailsClosed(t *testing.T) {
-	ms := mongotest.Start(t)
-	db := ms.NewDatabase(t)
-	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	store, err := repository.Open(ctx, log, ms.URI(), db, repository.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close(ctx)
+	store, _, _ := openStore(t)
 	fa := &failingAudit{Store: store}
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Start()
-	defer srv.Close()
-	h, err := api.New(log, service.New(fa), api.Config{BaseURL: srv.URL + "/fhir", Verifier: newVerifier(t, srv.URL+"/fhir"), RateLimit: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = h
-	e := (&env{t: t, srv: srv, base: srv.URL + "/fhir", store: store}).as(fullScope, boardA)
+	e := startServer(t, store, fa, api.Config{RateLimit: -1})
 	id := e.create(goalBody)
 
 	fa.fail.Store(true)
@@ -323,25 +303,9 @@ func TestAuditFailsClosed(t *testing.T) {
 // TestRateLimit: a client over its rate gets 429 with Retry-After and an
 // OperationOutcome; another client is unaffected.
 func TestRateLimit(t *testing.T) {
-	ms := mongotest.Start(t)
-	db := ms.NewDatabase(t)
-	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	store, err := repository.Open(ctx, log, ms.URI(), db, repository.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close(ctx)
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Start()
-	defer srv.Close()
-	h, err := api.New(log, service.New(store), api.Config{BaseURL: srv.URL + "/fhir", Verifier: newVerifier(t, srv.URL+"/fhir"),
-		RateLimit: 0.01, RateBurst: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = h
-	base := &env{t: t, srv: srv, base: srv.URL + "/fhir", store: store}
+	store, _, _ := openStore(t)
+	base := startServer(t, store, store, api.Config{RateLimit: 0.01, RateBurst: 3})
+	base.token = ""
 	a := base.as(fullScope, boardA, "client_id", "client-a")
 	b := base.as(fullScope, boardA, "client_id", "client-b")
 	for i := 0; i < 3; i++ {

@@ -36,11 +36,20 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	store, uri, db := openStore(t)
+	e := startServer(t, store, store, api.Config{MaxBodyBytes: 256 << 10, RateLimit: -1})
+	e.uri, e.db = uri, db
+	return e
+}
+
+// openStore opens a fresh database on the test server, indexed as the
+// embedded server indexes its own; it is closed when the test ends.
+func openStore(t testing.TB) (store *repository.Store, uri, db string) {
+	t.Helper()
 	ms := mongotest.Start(t)
-	db := ms.NewDatabase(t)
+	db = ms.NewDatabase(t)
 	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	store, err := repository.Open(ctx, log, ms.URI(), db, repository.Options{})
+	store, err := repository.Open(ctx, testLog, ms.URI(), db, repository.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,17 +57,28 @@ func newEnv(t testing.TB) *env {
 	if err := ms.Optimize(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: store, uri: ms.URI(), db: db}
+	return store, ms.URI(), db
+}
+
+// testLog discards the server's logs.
+var testLog = slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+// startServer serves the interactions on backend (store, or a wrapper of
+// it) over HTTP with cfg, whose BaseURL, Ping and Verifier it fills in;
+// the env's requests carry a full-scope token of board A.
+func startServer(t testing.TB, store *repository.Store, backend service.Store, cfg api.Config) *env {
+	t.Helper()
+	e := &env{t: t, store: store}
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.srv.Start()
+	t.Cleanup(e.srv.Close)
 	e.base = e.srv.URL + "/fhir"
-	h, err := api.New(log, service.New(store), api.Config{BaseURL: e.base, MaxBodyBytes: 256 << 10, Ping: store.Ping,
-		Verifier: newVerifier(t, e.base), RateLimit: -1})
+	cfg.BaseURL, cfg.Ping, cfg.Verifier = e.base, store.Ping, newVerifier(t, e.base)
+	h, err := api.New(testLog, service.New(backend), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.srv.Config.Handler = h
-	t.Cleanup(e.srv.Close)
 	return e.as(fullScope, boardA)
 }
 
@@ -107,6 +127,12 @@ func (e *env) do(method, path string, body string, headers ...string) response {
 		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	return e.send(req)
+}
+
+// send sends req and reads the whole response.
+func (e *env) send(req *http.Request) response {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	res, err := http.DefaultClient.Do(req.WithContext(ctx))

@@ -5,14 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/matcare/matcare/api"
 	"github.com/matcare/matcare/repository"
 	"github.com/matcare/matcare/repository/embedded"
-	"github.com/matcare/matcare/service"
 )
 
 // TestStorageDown stops the database under a running server: readiness
@@ -30,15 +28,8 @@ func TestStorageDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close(ctx)
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Start()
-	defer srv.Close()
-	h, err := api.New(log, service.New(store), api.Config{BaseURL: srv.URL + "/fhir", Ping: store.Ping, Verifier: newVerifier(t, srv.URL+"/fhir")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = h
-	e := (&env{t: t, srv: srv, base: srv.URL + "/fhir", store: store}).as(fullScope, boardA)
+	e := startServer(t, store, store, api.Config{})
+	srv := e.srv
 	id := e.create(goalBody)
 	if err := emb.Close(); err != nil {
 		t.Fatal(err)

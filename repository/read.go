@@ -246,7 +246,7 @@ func (s *Store) searchByIDs(ctx context.Context, q service.SearchQuery) ([]servi
 			q.Compartment != "" && !slices.Contains(rec.Patients, q.Compartment) {
 			continue
 		}
-		recs = append(recs, c.record(q.Type))
+		recs = append(recs, rec)
 	}
 	return recs, nil
 }

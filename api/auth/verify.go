@@ -284,7 +284,7 @@ func newKeyfunc(ctx context.Context, cfg Config) (keyfunc.Keyfunc, error) {
 		}
 		given = kf.Storage()
 	}
-	if err := checkJWKSURL(cfg.JWKSURL); err != nil {
+	if err := CheckJWKSURL(cfg.JWKSURL); err != nil {
 		return nil, err
 	}
 	client := cfg.HTTPClient
@@ -321,10 +321,11 @@ func newKeyfunc(ctx context.Context, cfg Config) (keyfunc.Keyfunc, error) {
 	return kf, nil
 }
 
-// checkJWKSURL requires https, except for loopback hosts.
-func checkJWKSURL(raw string) error {
+// CheckJWKSURL reports whether raw may serve keys: an absolute https URL,
+// or plain http only for localhost or a loopback address.
+func CheckJWKSURL(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Host == "" || u.Fragment != "" {
 		return errors.New("auth: the JWKS URL is not an absolute URL")
 	}
 	switch u.Scheme {
@@ -336,7 +337,7 @@ func checkJWKSURL(raw string) error {
 			return nil
 		}
 	}
-	return errors.New("auth: the JWKS URL must use https (plain http only for loopback hosts)")
+	return errors.New("auth: the JWKS URL must use https (plain http only for localhost or a loopback address)")
 }
 
 // Close stops background JWKS refreshes. It is safe to call more than once.

@@ -155,7 +155,7 @@ func authFrom(getenv func(string) string, cfg *config) error {
 	cfg.jwksFile = strings.TrimSpace(getenv("MATCARE_JWKS_FILE"))
 	cfg.jwksURL = strings.TrimSpace(getenv("MATCARE_JWKS_URL"))
 	if cfg.jwksURL != "" {
-		if err := checkJWKSURL(cfg.jwksURL); err != nil {
+		if err := auth.CheckJWKSURL(cfg.jwksURL); err != nil {
 			return fmt.Errorf("MATCARE_JWKS_URL: %w", err)
 		}
 	}
@@ -304,25 +304,6 @@ func commaList(v string) ([]string, error) {
 		out = append(out, item)
 	}
 	return out, nil
-}
-
-// checkJWKSURL wants an absolute https URL, or http for a loopback host
-// (the rule auth.NewVerifier applies, checked here to name the variable).
-func checkJWKSURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Fragment != "" {
-		return fmt.Errorf("want an absolute https URL")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		host := u.Hostname()
-		if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
-			return nil
-		}
-	}
-	return fmt.Errorf("want an https URL (plain http only for localhost or a loopback address)")
 }
 
 // isScopeToken reports whether s is one RFC 6749 scope-token:
