@@ -7,6 +7,7 @@ package synth
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"time"
 )
@@ -189,11 +190,9 @@ func CHICheckDigit(nine string) (int, bool) {
 	return check, true
 }
 
+// hash seeds a board's generator from its code (FNV-1a).
 func hash(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := range len(s) {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
 }
