@@ -33,8 +33,9 @@ type Coding struct {
 //     CodeableConcept.text as a value of its own, Identifier.type.text;
 //     normalised), OfType for :of-type (Identifier.type.coding).
 //   - String: Text (normalised: see Normalize) and Exact (as written).
-//   - Date: Lo and Hi, the range [Lo, Hi) in UTC. Open ends of a Period
-//     are MinTime and MaxTime.
+//   - Date: Lo and Hi, the range [Lo, Hi) in UTC, never empty. Open ends
+//     of a Period are MinTime and MaxTime; a Period that ends before it
+//     starts has no value.
 //   - Reference: Ref ("Type/id" for a relative reference, history
 //     dropped; an absolute URL, urn or canonical as written) and RefType
 //     when known. A Reference.identifier gives a value with Identifier
@@ -321,6 +322,9 @@ func periodValue(m map[string]any) []Value {
 	}
 	if str(m, "start") == "" && str(m, "end") == "" {
 		return nil
+	}
+	if !v.Lo.Before(v.Hi) {
+		return nil // ends before it starts (Period invariant per-1): no range
 	}
 	return []Value{v}
 }

@@ -231,6 +231,13 @@ func TestExtract(t *testing.T) {
 				"date":          {"-inf/2025-01-01T00:00:00Z"},
 				"activity-date": {"2024-01-02T10:00:00Z/2024-01-02T10:00:01Z", "2024-01-03T00:00:00Z/2024-01-04T00:00:00Z", "2024-02-01T00:00:00Z/+inf"},
 			}},
+		{"Period ending before it starts", "CarePlan", `{"resourceType":"CarePlan","period":{"start":"2025","end":"2024"},
+			"activity":[{"detail":{"scheduledPeriod":{"start":"2024-05-03T10:00:00Z","end":"2024-05-03"}}},
+			{"detail":{"scheduledPeriod":{"start":"2024-05-04T10:00:00+02:00","end":"2024-05-03"}}}]}`,
+			map[string][]string{
+				"date":          nil,
+				"activity-date": {"2024-05-03T10:00:00Z/2024-05-04T00:00:00Z"},
+			}},
 		{"references", "CarePlan", `{"resourceType":"CarePlan",
 			"subject":{"reference":"Patient/p1/_history/3"},
 			"goal":[{"reference":"Goal/g1"},{"reference":"#contained"},{"reference":"https://other.example/fhir/Goal/g2"},{"identifier":{"system":"urn:g","value":"7"}}],
