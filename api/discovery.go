@@ -50,7 +50,7 @@ func (s *Server) securityStatement() map[string]any {
 		}}}},
 		"description": "Bearer JWTs (SMART backend services). Scopes: SMART v1 and v2 system/, user/ and patient/ " +
 			"scopes per interaction and type; " + s.cfg.AdminScope + " writes shared content (Questionnaire); " +
-			s.cfg.NationalScope + " reads every health board; " + s.cfg.AuditorScope + " reads AuditEvent by id. " +
+			s.cfg.NationalScope + " reads every health board; " + s.cfg.AuditorScope + " reads and searches AuditEvent. " +
 			"Each clinical resource belongs to the health board in the token's " + s.cfg.BoardClaim + " claim.",
 	}
 	if s.cfg.TokenEndpoint != "" {

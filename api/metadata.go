@@ -2,12 +2,19 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/matcare/matcare/fhir"
+	"github.com/matcare/matcare/fhir/search"
 )
+
+// openapi.yaml's search parameter sections are generated from the same
+// table as the CapabilityStatement (see openapi_gen_test.go).
+//go:generate go test -run ^TestOpenAPIGenerated$ . -update
 
 // capabilityStatement is built from the route table, fhir.Types and the
 // search parameter table, so it can only claim what is served.
@@ -23,10 +30,6 @@ func (s *Server) capabilityStatement() map[string]any {
 		}
 	}
 	sort.Slice(typeInteractions, func(i, j int) bool { return typeInteractions[i]["code"] < typeInteractions[j]["code"] })
-	var params []map[string]string
-	for _, p := range searchParams {
-		params = append(params, map[string]string{"name": p.Name, "type": p.Type, "documentation": p.Doc})
-	}
 	var resources []map[string]any
 	for _, name := range fhir.TypeNames() {
 		resources = append(resources, map[string]any{
@@ -40,16 +43,26 @@ func (s *Server) capabilityStatement() map[string]any {
 			"conditionalRead":   "full-support",
 			"conditionalUpdate": false,
 			"conditionalDelete": "not-supported",
-			"searchParam":       params,
+			"searchParam":       capabilitySearchParams(name),
+			"searchInclude":     searchIncludes(name),
+			"searchRevInclude":  searchRevIncludes(name),
 		})
 	}
 	resources = append(resources, map[string]any{
-		"type":          auditType,
-		"profile":       "http://hl7.org/fhir/StructureDefinition/" + auditType,
-		"documentation": "Written by the server for every interaction; read by id with the auditor scope.",
-		"interaction":   []map[string]string{{"code": "read"}},
-		"readHistory":   false,
-		"updateCreate":  false,
+		"type":             auditType,
+		"profile":          "http://hl7.org/fhir/StructureDefinition/" + auditType,
+		"documentation":    "Written by the server for every interaction; read and searched with the auditor scope.",
+		"interaction":      []map[string]string{{"code": "read"}, {"code": "search-type"}},
+		"readHistory":      false,
+		"updateCreate":     false,
+		"searchParam":      capabilitySearchParams(auditType),
+		"searchInclude":    searchIncludes(auditType),
+		"searchRevInclude": searchRevIncludes(auditType),
+	})
+	// Parameters of a system search: the Resource-level ones and _type.
+	systemParams := append(capabilitySearchParams("Resource"), map[string]string{
+		"name": "_type", "type": string(search.Token),
+		"documentation": "Resource types searched (comma-separated); system search only",
 	})
 	return map[string]any{
 		"resourceType": "CapabilityStatement",
@@ -70,6 +83,7 @@ func (s *Server) capabilityStatement() map[string]any {
 			"compartment": []string{"http://hl7.org/fhir/CompartmentDefinition/patient"},
 			"resource":    resources,
 			"interaction": systemInteractions,
+			"searchParam": systemParams,
 		}},
 	}
 }
@@ -79,4 +93,82 @@ func (s *Server) metadata(c echo.Context) error {
 		return err
 	}
 	return s.writeJSON(c, http.StatusOK, s.capabilityStatement())
+}
+
+// supportedParams are the parameters of typ ("Resource" for the
+// Resource-level ones) that matcare evaluates, sorted by name.
+func supportedParams(typ string) []search.Param {
+	return slices.DeleteFunc(search.Params(typ), func(p search.Param) bool { return !p.Supported() })
+}
+
+// capabilitySearchParams are the CapabilityStatement searchParam entries
+// of typ: every supported parameter of the search table.
+func capabilitySearchParams(typ string) []map[string]string {
+	var out []map[string]string
+	for _, p := range supportedParams(typ) {
+		out = append(out, map[string]string{
+			"name":          p.Name,
+			"definition":    p.URL(),
+			"type":          string(p.Kind),
+			"documentation": searchParamDoc(p),
+		})
+	}
+	return out
+}
+
+// searchParamDoc documents p: the official description, where matcare's
+// evaluation is narrower (Note), and the modifiers accepted.
+func searchParamDoc(p search.Param) string {
+	doc := strings.TrimSpace(p.Doc)
+	if !strings.HasSuffix(doc, ".") && !strings.HasSuffix(doc, "?") && !strings.HasSuffix(doc, ")") {
+		doc += "."
+	}
+	if p.Note != "" {
+		doc += " In matcare: " + p.Note + "."
+	}
+	if mods := modifierList(p.Kind); mods != "" {
+		doc += " Modifiers: " + mods + "."
+	}
+	return doc
+}
+
+// modifierList lists the modifiers a parameter of kind k accepts, e.g.
+// ":missing, :identifier, :[type]".
+func modifierList(k search.Kind) string {
+	var mods []string
+	for _, m := range search.SupportedModifiers(k) {
+		mods = append(mods, ":"+string(m))
+	}
+	if k == search.Reference {
+		mods = append(mods, ":[type]")
+	}
+	return strings.Join(mods, ", ")
+}
+
+// searchIncludes are the _include values of a search of typ: Type:param
+// for each supported reference parameter, and *.
+func searchIncludes(typ string) []string {
+	var out []string
+	for _, p := range supportedParams(typ) {
+		if p.Kind == search.Reference {
+			out = append(out, typ+":"+p.Name)
+		}
+	}
+	return append(out, "*")
+}
+
+// searchRevIncludes are the _revinclude values of a search of typ:
+// Source:param for each supported reference parameter of a served type
+// that may refer to typ. AuditEvents are not revincluded: they are read
+// with the auditor scope only.
+func searchRevIncludes(typ string) []string {
+	var out []string
+	for _, source := range fhir.TypeNames() {
+		for _, p := range supportedParams(source) {
+			if p.Kind == search.Reference && (len(p.Targets) == 0 || slices.Contains(p.Targets, typ)) {
+				out = append(out, source+":"+p.Name)
+			}
+		}
+	}
+	return out
 }

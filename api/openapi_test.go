@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/matcare/matcare/fhir"
+	"github.com/matcare/matcare/fhir/search"
 )
 
 // The checks below keep openapi.yaml (repo root) in step with the route
@@ -23,17 +23,19 @@ const specPath = "../openapi.yaml"
 
 // oaParam is an OpenAPI parameter or a reference to one.
 type oaParam struct {
-	Ref    string    `yaml:"$ref"`
-	Name   string    `yaml:"name"`
-	In     string    `yaml:"in"`
-	Schema *oaSchema `yaml:"schema"`
+	Ref         string    `yaml:"$ref"`
+	Name        string    `yaml:"name"`
+	In          string    `yaml:"in"`
+	Description string    `yaml:"description"`
+	Schema      *oaSchema `yaml:"schema"`
 }
 
 // oaSchema is the part of a schema the checks read.
 type oaSchema struct {
-	Ref  string   `yaml:"$ref"`
-	Type string   `yaml:"type"`
-	Enum []string `yaml:"enum"`
+	Ref   string    `yaml:"$ref"`
+	Type  string    `yaml:"type"`
+	Enum  []string  `yaml:"enum"`
+	Items *oaSchema `yaml:"items"`
 }
 
 type oaOperation struct {
@@ -242,38 +244,98 @@ func TestOpenAPIOperations(t *testing.T) {
 	}
 }
 
-// TestOpenAPISearchParams checks that the search route documents every
-// search and control parameter it reads, and no other query parameter.
+// TestOpenAPISearchParams checks that every search route documents
+// exactly the supported parameters of the search parameter table for the
+// types it searches, each on every type having it, plus the control
+// parameters, and no other query parameter.
 func TestOpenAPISearchParams(t *testing.T) {
 	spec := loadSpec(t)
-	var searchKey string
-	for k, r := range routeKeys() {
-		if r.Interaction == "search-type" && r.Method == http.MethodGet {
-			searchKey = k
+	names, defs := servedSearchParams()
+	type searchOp struct {
+		key   string
+		types []string
+		want  map[string]string // query parameter name -> component key
+	}
+	var ops []searchOp
+	for _, k := range sortedKeys(routeKeys()) {
+		r := routeKeys()[k]
+		if r.Interaction != "search-type" && r.Interaction != "search-compartment" {
+			continue
+		}
+		o := searchOp{key: k, types: fhir.TypeNames(), want: map[string]string{}}
+		if r.Type == auditType {
+			o.types = []string{auditType}
+			for _, p := range supportedParams(auditType) {
+				o.want[p.Name] = auditSearchParamKey(p.Name)
+			}
+		} else {
+			for _, n := range names {
+				o.want[n] = searchParamKey(n)
+			}
+		}
+		for _, c := range append([]string{"_format", "_pretty"}, searchControls...) {
+			o.want[c] = c
+		}
+		ops = append(ops, o)
+	}
+	if len(ops) < 3 {
+		t.Fatalf("routes() has %d search routes, want GET and POST search-type and search-compartment", len(ops))
+	}
+	for _, o := range ops {
+		op, ok := spec.ops[o.key]
+		if !ok {
+			t.Errorf("openapi.yaml has no %s", o.key)
+			continue
+		}
+		for _, name := range sortedKeys(o.want) {
+			if !hasParam(op.Params, "query", name) {
+				t.Errorf("%s: query parameter %s is not documented", o.key, name)
+			}
+		}
+		for _, p := range op.Params {
+			if p.In == "query" && o.want[p.Name] == "" {
+				t.Errorf("%s: openapi.yaml documents query parameter %s, which is no supported search or control parameter of %v", o.key, p.Name, o.types)
+			}
+		}
+		if !hasParam(op.Params, "header", "Prefer") {
+			t.Errorf("%s: Prefer (handling=strict) is not documented", o.key)
 		}
 	}
-	if searchKey == "" {
-		t.Fatal("routes() has no search-type route")
-	}
-	op, ok := spec.ops[searchKey]
-	if !ok {
-		t.Fatalf("openapi.yaml has no %s", searchKey)
-	}
-	want := map[string]bool{}
-	for _, p := range searchParams {
-		want[p.Name] = true
-	}
-	for name := range controlParams {
-		want[name] = true
-	}
-	for _, name := range sortedKeys(want) {
-		if !hasParam(op.Params, "query", name) {
-			t.Errorf("%s: query parameter %s (searchParams/controlParams) is not documented", searchKey, name)
+	// Each parameter's description names every type having it, with the
+	// official definition; Resource-level ones say "every type".
+	for _, n := range names {
+		p, ok := spec.parameters[searchParamKey(n)]
+		if !ok {
+			continue // reported above
+		}
+		if d := defs[n]; len(d) == len(fhir.TypeNames()) && d[fhir.TypeNames()[0]].Type == "Resource" {
+			if !strings.Contains(p.Description, "of every type") {
+				t.Errorf("%s: description does not say it applies to every type", n)
+			}
+			continue
+		}
+		for typ, sp := range defs[n] {
+			if !strings.Contains(p.Description, "- "+typ+" ("+string(sp.Kind)+"): ") || !strings.Contains(p.Description, sp.URL()) {
+				t.Errorf("%s: description lacks %s (%s, %s)", n, typ, sp.Kind, sp.URL())
+			}
+		}
+		if sc := p.Schema; sc == nil || sc.Type != "array" || sc.Items == nil || sc.Items.Type != "string" {
+			t.Errorf("%s: schema is not an array of strings (repeating ANDs)", n)
 		}
 	}
-	for _, p := range op.Params {
-		if p.In == "query" && !want[p.Name] {
-			t.Errorf("%s: openapi.yaml documents query parameter %s, which search does not read", searchKey, p.Name)
+	// Unsupported parameters are documented nowhere.
+	for _, typ := range append(fhir.TypeNames(), auditType) {
+		for _, p := range search.Params(typ) {
+			if p.Supported() {
+				continue
+			}
+			if typ == auditType {
+				if _, ok := spec.parameters[auditSearchParamKey(p.Name)]; ok {
+					t.Errorf("%s %s is unsupported but documented", typ, p.Name)
+				}
+			} else if d, ok := spec.parameters[searchParamKey(p.Name)]; ok && strings.Contains(d.Description, "- "+typ+" (") {
+				t.Errorf("%s %s is unsupported but documented", typ, p.Name)
+			}
 		}
 	}
 
