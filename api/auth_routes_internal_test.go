@@ -53,12 +53,8 @@ func (s *auditOnlyStore) History(context.Context, service.HistoryQuery) ([]servi
 	return nil, s.touched("History")
 }
 
-func (s *auditOnlyStore) Search(context.Context, service.SearchQuery) ([]service.Record, error) {
-	return nil, s.touched("Search")
-}
-
-func (s *auditOnlyStore) Count(context.Context, service.SearchQuery) (int64, error) {
-	return 0, s.touched("Count")
+func (s *auditOnlyStore) Search(context.Context, service.SearchQuery) (service.SearchResult, error) {
+	return service.SearchResult{}, s.touched("Search")
 }
 
 func (s *auditOnlyStore) Audit(context.Context, string) (service.AuditRecord, error) {

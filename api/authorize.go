@@ -94,6 +94,7 @@ var interactionScope = map[string]auth.Interaction{
 	"history-type":       auth.HistoryType,
 	"history-system":     auth.HistoryType,
 	"search-type":        auth.Search,
+	"search-system":      auth.Search,
 	"search-compartment": auth.Search,
 	"create":             auth.Create,
 	"update":             auth.Update,
@@ -153,6 +154,26 @@ func (s *Server) decide(p *auth.Principal, r route, typ string) (service.Access,
 	return a, allowed, nil
 }
 
+// readable are the types a search by p with access a may read besides
+// the searched one (chains, _has, includes, system search): those the
+// scopes allow searching, within a's confinement. A type the token allows
+// only in a patient's compartment is not readable by an unconfined
+// search, and no board's data is readable without a board or the
+// national scope.
+func (s *Server) readable(p *auth.Principal, a service.Access) []string {
+	var out []string
+	for _, t := range fhir.TypeNames() {
+		ok, ctxs := p.Scopes.Allows(auth.Search, t)
+		shared := fhir.IsShared(t)
+		if !ok || (ctxs.OnlyPatient() && !shared && a.Patient == "") ||
+			(!shared && !a.National && a.Board == "") {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
 // guard authenticates, rate-limits and authorises a FHIR route, then runs
 // its handler with the request's access in the context.
 func (s *Server) guard(r route, h echo.HandlerFunc) echo.HandlerFunc {
@@ -191,6 +212,9 @@ func (s *Server) guard(r route, h echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 			c.Set(keyTypes, types)
+			if strings.HasPrefix(r.Interaction, "search") {
+				a.Readable = s.readable(p, a)
+			}
 		}
 		req := c.Request()
 		c.SetRequest(req.WithContext(service.WithAccess(req.Context(), a)))

@@ -2,40 +2,19 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/matcare/matcare/fhir"
+	"github.com/matcare/matcare/fhir/search"
 	"github.com/matcare/matcare/service"
 )
-
-// searchParam is a search parameter every served type supports in this
-// release; the table feeds parsing and the CapabilityStatement.
-type searchParam struct {
-	Name, Type, Doc string
-}
-
-var searchParams = []searchParam{
-	{"_id", "token", "Logical id of the resource; comma-separated values are ORed"},
-	{"_lastUpdated", "date", "When the resource version last changed; prefixes eq, ne, gt, lt, ge, le, sa, eb"},
-}
-
-// controlParams are result parameters understood by search.
-var controlParams = map[string]bool{"_count": true, "_total": true, "_cursor": true, "_format": true, "_pretty": true}
-
-// searchCursor resumes a search after an id.
-type searchCursor struct {
-	After string `json:"a"`
-}
 
 func (s *Server) search(c echo.Context) error {
 	typ, err := knownType(c)
@@ -102,163 +81,102 @@ func (s *Server) searchCompartment(c echo.Context) error {
 	return s.searchType(c, service.SearchQuery{Type: typ, Compartment: id}, "/Patient/"+id+"/"+typ)
 }
 
-// searchType runs the search q, refined by the request's parameters, and
-// answers a searchset Bundle whose links use path.
+// searchSystem serves GET /fhir?…: a search of every type the token may
+// search, or of those named by _type.
+func (s *Server) searchSystem(c echo.Context) error {
+	return s.searchType(c, service.SearchQuery{}, "")
+}
+
+// searchAudit serves GET /fhir/AuditEvent?… to auditors.
+func (s *Server) searchAudit(c echo.Context) error {
+	return s.searchType(c, service.SearchQuery{Type: auditType}, "/"+auditType)
+}
+
+// searchType parses the request's parameters into q, runs the search and
+// answers a searchset Bundle whose links use path. Unknown or unsupported
+// parameters are reported in an OperationOutcome entry, or refused under
+// Prefer: handling=strict.
 func (s *Server) searchType(c echo.Context, q service.SearchQuery, path string) error {
 	if err := negotiate(c); err != nil {
 		return err
 	}
-	var err error
-	if q.Count, err = parseCount(c); err != nil {
+	query, warns, err := search.ParseQuery(q.Type, c.QueryParams(), search.Lookup)
+	if err != nil {
 		return err
 	}
-	var ignored []string
-	params := c.QueryParams()
-	names := make([]string, 0, len(params))
-	for k := range params {
-		names = append(names, k)
+	if len(warns) > 0 && parsePrefer(c).Strict {
+		return search.IssuesError(warns)
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		values := params[name]
-		switch name {
-		case "_id":
-			for i, v := range values {
-				ids := splitValues(v)
-				if i == 0 {
-					q.IDs = ids
-				} else {
-					q.IDs = intersect(q.IDs, ids)
-					if len(q.IDs) == 0 {
-						q.IDs = []string{""} // AND of disjoint sets: nothing matches
-					}
-				}
-			}
-		case "_lastUpdated":
-			for _, v := range values {
-				b, err := parseDateBound(v)
-				if err != nil {
-					return fhir.Errorf(r4.IssueTypeValue, "", "_lastUpdated: %s", err)
-				}
-				q.LastUpdated = append(q.LastUpdated, b)
-			}
-		default:
-			if !controlParams[name] {
-				ignored = append(ignored, name)
-			}
-		}
-	}
-	prefer := parsePrefer(c)
-	if len(ignored) > 0 && prefer.Strict {
-		return fhir.Errorf(r4.IssueTypeNotSupported, "", "unknown or unsupported search parameter(s): %s", strings.Join(ignored, ", "))
-	}
-	total := c.QueryParam("_total")
-	switch total {
-	case "", "none", "estimate", "accurate":
-	default:
-		return fhir.Errorf(r4.IssueTypeValue, "", "_total must be none, estimate or accurate, not %q", total)
-	}
-	if v := c.QueryParam("_cursor"); v != "" {
-		var cur searchCursor
-		if err := decodeCursor(v, &cur); err != nil {
+	if query.Cursor != "" {
+		var cur service.Cursor
+		if err := decodeCursor(query.Cursor, &cur); err != nil {
 			return err
 		}
-		q.AfterID = cur.After
+		q.After = &cur
 	}
-	ctx := c.Request().Context()
+	q.Query = query
+	res, err := s.resources.Search(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
 	b := newBundle("searchset")
-	var recs []service.Record
-	if q.Count > 0 {
-		if recs, err = s.resources.Search(ctx, q); err != nil {
-			return err
+	if res.HasTotal {
+		b.Total = &res.Total
+	}
+	for _, group := range []struct {
+		recs []service.Record
+		mode string
+	}{{res.Matches, "match"}, {res.Included, "include"}} {
+		for _, r := range group.recs {
+			body, err := fhir.Subset(r.Type, r.Body, string(query.Summary), query.Elements)
+			if err != nil {
+				return err
+			}
+			b.Entry = append(b.Entry, entry{FullURL: s.cfg.BaseURL + "/" + r.Type + "/" + r.ID, Resource: body, Search: &entrySearch{Mode: group.mode}})
 		}
 	}
-	next := ""
-	if len(recs) > q.Count {
-		recs = recs[:q.Count]
-		next = encodeCursor(searchCursor{After: recs[len(recs)-1].ID})
-	}
-	switch {
-	case q.Count == 0 || total == "accurate" || total == "estimate":
-		n, err := s.resources.Count(ctx, q)
-		if err != nil {
-			return err
-		}
-		b.Total = &n
-	case total == "" && next == "" && q.AfterID == "":
-		n := int64(len(recs)) // the whole result is on this page
-		b.Total = &n
-	}
-	for _, r := range recs {
-		b.Entry = append(b.Entry, entry{FullURL: s.cfg.BaseURL + "/" + r.Type + "/" + r.ID, Resource: r.Body, Search: &entrySearch{Mode: "match"}})
-	}
-	if len(ignored) > 0 {
-		oo := fhir.Outcome(fhir.Issue{Severity: r4.IssueSeverityWarning, Code: r4.IssueTypeNotSupported,
-			Diagnostics: "ignored unknown or unsupported search parameter(s): " + strings.Join(ignored, ", ")})
-		raw, err := json.Marshal(oo)
+	if len(warns) > 0 {
+		raw, err := json.Marshal(fhir.Outcome(warns...))
 		if err != nil {
 			return err
 		}
 		b.Entry = append(b.Entry, entry{Resource: raw, Search: &entrySearch{Mode: "outcome"}})
 	}
-	s.pageLinks(c, b, path, next)
+	s.searchLinks(c, b, path, res)
 	return s.writeJSON(c, http.StatusOK, b)
 }
 
-// splitValues splits a parameter value on commas not escaped with a
-// backslash (search.html#escaping).
-func splitValues(s string) []string {
-	var out []string
-	var cur strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch {
-		case s[i] == '\\' && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-		case s[i] == ',':
-			out = append(out, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(s[i])
+// searchLinks adds self, first, and next and previous where there are
+// such pages: each repeats the request's parameters, with the page token
+// of its position.
+func (s *Server) searchLinks(c echo.Context, b *bundle, path string, res service.SearchResult) {
+	base := s.cfg.BaseURL + path
+	link := func(rel string, cur *service.Cursor) {
+		q := url.Values{}
+		for k, v := range c.QueryParams() {
+			if k != "_cursor" {
+				q[k] = v
+			}
 		}
-	}
-	return append(out, cur.String())
-}
-
-func intersect(a, b []string) []string {
-	in := map[string]bool{}
-	for _, x := range b {
-		in[x] = true
-	}
-	var out []string
-	for _, x := range a {
-		if in[x] {
-			out = append(out, x)
+		if cur != nil {
+			q.Set("_cursor", encodeCursor(cur))
 		}
-	}
-	return out
-}
-
-// parseDateBound reads a date search value with its prefix.
-func parseDateBound(v string) (service.TimeBound, error) {
-	op := "eq"
-	if len(v) >= 2 {
-		switch p := v[:2]; p {
-		case "eq", "ne", "gt", "lt", "ge", "le", "sa", "eb":
-			op, v = p, v[2:]
-		case "ap":
-			return service.TimeBound{}, errors.New("the ap prefix is not supported")
+		u := base
+		if len(q) > 0 {
+			u += "?" + q.Encode()
 		}
+		b.Link = append(b.Link, bundleLink{Relation: rel, URL: u})
 	}
-	lo, hi, err := fhir.DateRange(v, time.UTC)
-	if err != nil {
-		return service.TimeBound{}, err
+	self := base
+	if raw := c.QueryParams().Encode(); raw != "" {
+		self += "?" + raw
 	}
-	switch op {
-	case "sa":
-		op = "gt"
-	case "eb":
-		op = "lt"
+	b.Link = append(b.Link, bundleLink{Relation: "self", URL: self})
+	link("first", nil)
+	if res.Prev != nil {
+		link("previous", res.Prev)
 	}
-	return service.TimeBound{Op: op, Lo: lo, Hi: hi}, nil
+	if res.Next != nil {
+		link("next", res.Next)
+	}
 }

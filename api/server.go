@@ -89,6 +89,7 @@ func routes() []route {
 		{Method: http.MethodGet, Path: "/readyz", Open: true, handler: (*Server).readyz},
 		{Method: http.MethodGet, Path: "/fhir/metadata", Interaction: "capabilities", Level: "system", Open: true, handler: (*Server).metadata},
 		{Method: http.MethodGet, Path: "/fhir/.well-known/smart-configuration", Open: true, handler: (*Server).smartConfiguration},
+		{Method: http.MethodGet, Path: "/fhir", Interaction: "search-system", Level: "system", handler: (*Server).searchSystem},
 		{Method: http.MethodGet, Path: "/fhir/_history", Interaction: "history-system", Level: "system", handler: (*Server).historySystem},
 		{Method: http.MethodGet, Path: "/fhir/:type", Interaction: "search-type", Level: "type", handler: (*Server).search},
 		{Method: http.MethodPost, Path: "/fhir/:type", Interaction: "create", Level: "type", handler: (*Server).create},
@@ -100,6 +101,7 @@ func routes() []route {
 		{Method: http.MethodGet, Path: "/fhir/:type/:id/_history", Interaction: "history-instance", Level: "instance", handler: (*Server).historyInstance},
 		{Method: http.MethodGet, Path: "/fhir/:type/:id/_history/:vid", Interaction: "vread", Level: "instance", handler: (*Server).vread},
 		{Method: http.MethodGet, Path: "/fhir/:type/:id/:compartment", Interaction: "search-compartment", Level: "type", TypeParam: "compartment", handler: (*Server).searchCompartment},
+		{Method: http.MethodGet, Path: "/fhir/AuditEvent", Type: auditType, Interaction: "search-type", Level: "type", handler: (*Server).searchAudit},
 		{Method: http.MethodGet, Path: "/fhir/AuditEvent/:id", Type: auditType, Interaction: "read", Level: "instance", handler: (*Server).readAudit},
 	}
 }

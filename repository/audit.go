@@ -23,6 +23,10 @@ type auditDoc struct {
 	Board    string    `bson:"board"`
 	Client   string    `bson:"client,omitempty"`
 	Body     string    `bson:"body"`
+	// LU is Recorded under the name search sorts and pages by.
+	LU time.Time `bson:"lu"`
+
+	Index indexFields `bson:",inline"`
 }
 
 // AppendAudit implements service.Store. It returns once the record is
@@ -33,6 +37,7 @@ type auditDoc struct {
 func (s *Store) AppendAudit(ctx context.Context, rec service.AuditRecord) error {
 	err := s.audits.append(ctx, auditDoc{
 		ID: rec.ID, Recorded: rec.Recorded, Board: rec.Board, Client: rec.Client, Body: string(rec.Body),
+		LU: rec.Recorded, Index: s.auditIndex(string(rec.Body)),
 	})
 	if err != nil {
 		return s.storageErr("append audit", err)

@@ -25,6 +25,10 @@ type currentDoc struct {
 	By      string    `bson:"by,omitempty"`
 	Txn     string    `bson:"txn,omitempty"`
 	Body    string    `bson:"body,omitempty"`
+
+	Index indexFields `bson:",inline"`
+
+	typ string // the type, when read by a search
 }
 
 // historyDoc is one stored version.
@@ -68,6 +72,9 @@ func (c currentDoc) record(typ string) service.Record {
 	return service.Record{Type: typ, ID: c.ID, Version: c.V, LastUpdated: c.LU.UTC(), Deleted: c.Deleted,
 		Method: c.Method, Created: c.Created, Board: c.Board, Patients: c.Pat, Client: c.By, Body: body(c.Body)}
 }
+
+// rec is the record of a document a search read.
+func (c currentDoc) rec() service.Record { return c.record(c.typ) }
 
 func body(s string) []byte {
 	if s == "" {

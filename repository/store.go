@@ -64,6 +64,9 @@ type Options struct {
 	// Failpoint, for crash tests only, names a step of the write
 	// protocol after which the process exits: see failpoint.go.
 	Failpoint string
+	// BaseURL is the server's own base URL: absolute references to it are
+	// indexed, and searched for, as the relative references they are.
+	BaseURL string
 }
 
 // Store is the MongoDB implementation of service.Store.
@@ -124,6 +127,11 @@ func (s *Store) init(ctx context.Context) error {
 	}
 	s.transactions = s.probeTransactions(ctx)
 	s.log.InfoContext(ctx, "storage ready", "db", s.db.Name(), "ferretdb", s.ferret, "transactions", s.transactions)
+	if n, err := s.reindex(ctx); err != nil {
+		return fmt.Errorf("reindex: %w", err)
+	} else if n > 0 {
+		s.log.InfoContext(ctx, "re-indexed documents for search", "count", n)
+	}
 	n, err := s.Repair(ctx, false)
 	if err != nil {
 		return fmt.Errorf("repair: %w", err)

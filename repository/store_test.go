@@ -273,59 +273,5 @@ func TestHistoryOrderAndPaging(t *testing.T) {
 	}
 }
 
-// TestSearchByIDsMatchesQuery checks that a search by up to maxIDLookups
-// ids (point lookups) finds what the same search by query finds.
-func TestSearchByIDsMatchesQuery(t *testing.T) {
-	s := openStore(t, Options{})
-	ctx := context.Background()
-	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i, id := range []string{"a", "b", "c", "d", "e"} {
-		r := service.Record{Type: "Goal", ID: id, Version: 1, Method: "PUT", LastUpdated: base.Add(time.Duration(i) * time.Hour), Body: []byte(`{}`)}
-		if err := s.Put(ctx, r, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	del := service.Record{Type: "Goal", ID: "d", Version: 2, Method: "DELETE", Deleted: true, LastUpdated: base.Add(5 * time.Hour)}
-	if err := s.Put(ctx, del, 1); err != nil {
-		t.Fatal(err)
-	}
-	pad := make([]string, maxIDLookups) // more ids than lookups: the query path
-	for i := range pad {
-		pad[i] = fmt.Sprintf("zz%d", i)
-	}
-	ids := func(recs []service.Record) (out []string) {
-		for _, r := range recs {
-			out = append(out, r.ID)
-		}
-		return out
-	}
-	for _, q := range []service.SearchQuery{
-		{IDs: []string{"c", "a", "x", "d", "a"}, Count: 10},
-		{IDs: []string{"a", "b", "c", "e"}, Count: 10, AfterID: "a"},
-		{IDs: []string{"a", "b", "c", "e"}, Count: 1},
-		{IDs: []string{"a", "b", "c", "e"}, Count: 10, LastUpdated: []service.TimeBound{{Op: "ge", Lo: base.Add(time.Hour), Hi: base.Add(2 * time.Hour)}}},
-		{IDs: []string{"a", "b", "c", "e"}, Count: 10, LastUpdated: []service.TimeBound{{Op: "ne", Lo: base.Add(time.Hour), Hi: base.Add(2 * time.Hour)}}},
-	} {
-		q.Type, q.Tenancy = "Goal", anyBoard
-		lookup, err := s.Search(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q.IDs = append(q.IDs, pad...)
-		scan, err := s.Search(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := fmt.Sprint(ids(lookup)), fmt.Sprint(ids(scan)); got != want {
-			t.Errorf("%+v: lookups found %s, the query %s", q, got, want)
-		}
-		n, err := s.Count(ctx, service.SearchQuery{Type: "Goal", IDs: q.IDs[:len(q.IDs)-len(pad)], LastUpdated: q.LastUpdated, Tenancy: anyBoard})
-		m, err2 := s.Count(ctx, service.SearchQuery{Type: "Goal", IDs: q.IDs, LastUpdated: q.LastUpdated, Tenancy: anyBoard})
-		if err != nil || err2 != nil || n != m {
-			t.Errorf("%+v: counts %d and %d (%v %v)", q, n, m, err, err2)
-		}
-	}
-}
-
 // anyBoard lets a query see every board, as a national reader does.
 var anyBoard = service.Tenancy{AllBoards: true}

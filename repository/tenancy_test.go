@@ -11,8 +11,8 @@ import (
 )
 
 // TestTenancyFilters checks every listing's board and compartment filter
-// on the real server: history (type, system, instance), search by query
-// and by _id lookups, and count.
+// on the real server: history (type, system, instance), search (by any
+// parameter and by _id) and its total.
 func TestTenancyFilters(t *testing.T) {
 	s := openStore(t, Options{})
 	ctx := context.Background()
@@ -67,23 +67,13 @@ func TestTenancyFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.Search(ctx, service.SearchQuery{Type: "Goal", Count: 100, Tenancy: tt.ten})
-			if err != nil {
-				t.Fatal(err)
+			got := find(t, s, service.SearchQuery{Type: "Goal", Tenancy: tt.ten}, "_count=100&_total=accurate")
+			if !slices.Equal(ids(got.Matches), tt.search) || got.Total != int64(len(tt.search)) {
+				t.Errorf("search = %q (total %d), want %q", ids(got.Matches), got.Total, tt.search)
 			}
-			if !slices.Equal(ids(got), tt.search) {
-				t.Errorf("search = %q, want %q", ids(got), tt.search)
-			}
-			byID, err := s.Search(ctx, service.SearchQuery{Type: "Goal", IDs: []string{"a1", "a2", "b1", "legacy"}, Count: 100, Tenancy: tt.ten})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(ids(byID), tt.search) {
-				t.Errorf("search by _id = %q, want %q", ids(byID), tt.search)
-			}
-			n, err := s.Count(ctx, service.SearchQuery{Type: "Goal", Tenancy: tt.ten})
-			if err != nil || n != int64(len(tt.search)) {
-				t.Errorf("count = %d, %v; want %d", n, err, len(tt.search))
+			byID := find(t, s, service.SearchQuery{Type: "Goal", Tenancy: tt.ten}, "_id=a1,a2,b1,legacy&_count=100")
+			if !slices.Equal(ids(byID.Matches), tt.search) {
+				t.Errorf("search by _id = %q, want %q", ids(byID.Matches), tt.search)
 			}
 			h, err := s.History(ctx, service.HistoryQuery{Count: 100, Tenancy: tt.ten})
 			if err != nil {
@@ -129,18 +119,11 @@ func TestTenancyFilters(t *testing.T) {
 			{service.Tenancy{Board: "A", Patient: "p1"}, "p1", []string{"Goal/a1/1", "Goal/a2/2"}},
 			{service.Tenancy{Board: "A", Patient: "p2"}, "p1", nil},
 		} {
-			for _, byID := range []bool{false, true} {
-				q := service.SearchQuery{Type: "Goal", Count: 100, Compartment: c.compartment, Tenancy: c.ten}
-				if byID {
-					q.IDs = []string{"a1", "a2", "b1", "legacy"}
-				}
-				got, err := s.Search(ctx, q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				n, err := s.Count(ctx, q)
-				if !slices.Equal(ids(got), c.want) || err != nil || n != int64(len(c.want)) {
-					t.Errorf("%+v by id %v: %q (count %d, %v), want %q", c.ten, byID, ids(got), n, err, c.want)
+			for _, params := range []string{"_total=accurate", "_id=a1,a2,b1,legacy&_total=accurate"} {
+				q := service.SearchQuery{Type: "Goal", Compartment: c.compartment, Tenancy: c.ten}
+				got := find(t, s, q, params)
+				if !slices.Equal(ids(got.Matches), c.want) || got.Total != int64(len(c.want)) {
+					t.Errorf("%+v %s: %q (total %d), want %q", c.ten, params, ids(got.Matches), got.Total, c.want)
 				}
 			}
 		}

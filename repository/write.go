@@ -60,7 +60,7 @@ func (s *Store) Put(ctx context.Context, rec service.Record, prev int) error {
 // and not atomically, so there the claim and the timeouts alone order the
 // writers.
 func (s *Store) replaceCurrent(ctx context.Context, typ string, doc historyDoc, prev int) error {
-	cur := doc.current()
+	cur := s.currentOf(typ, doc)
 	coll := s.current(typ)
 	var err error
 	switch {

@@ -30,7 +30,14 @@ type Access struct {
 	// no confinement. Shared content is outside every compartment and is
 	// not confined.
 	Patient string
+	// Readable are the types a search may read besides the searched one:
+	// through chains and _has, _include and _revinclude, and in a system
+	// search. Package api sets them from the token's scopes.
+	Readable []string
 }
+
+// AuditType is the type of the audit trail's resources.
+const AuditType = "AuditEvent"
 
 type accessKey struct{}
 

@@ -87,7 +87,6 @@ func TestNoAccessNoInteraction(t *testing.T) {
 		"delete":  func() error { _, _, err := s.Delete(ctx, "Goal", "x", nil); return err },
 		"history": func() error { _, err := s.History(ctx, HistoryQuery{}); return err },
 		"search":  func() error { _, err := s.Search(ctx, SearchQuery{Type: "Goal"}); return err },
-		"count":   func() error { _, err := s.Count(ctx, SearchQuery{Type: "Goal"}); return err },
 		"audit":   func() error { _, err := s.ReadAudit(ctx, "x"); return err },
 	}
 	for name, call := range calls {

@@ -3,6 +3,10 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
+
+	"github.com/matcare/matcare/fhir"
+	"github.com/matcare/matcare/fhir/search"
 )
 
 // History returns history entries in history order (newest first), up to
@@ -39,33 +43,58 @@ func (s *Resources) History(ctx context.Context, q HistoryQuery) ([]Record, erro
 	return recs, nil
 }
 
-// Search runs a basic search, returning up to q.Count+1 matches.
-func (s *Resources) Search(ctx context.Context, q SearchQuery) ([]Record, error) {
+// Search runs one page of a search. Every type the search reads besides
+// the searched one (chains, _has) must be readable by the caller, or the
+// search is forbidden; _include and _revinclude add only readable types;
+// a system search covers the readable types of _type (all if absent).
+func (s *Resources) Search(ctx context.Context, q SearchQuery) (SearchResult, error) {
 	a, err := access(ctx)
 	if err != nil {
-		return nil, err
+		return SearchResult{}, err
 	}
 	q.Tenancy = a.tenancy()
-	if err := checkTypeID(q.Type, "x"); err != nil {
-		return nil, err
+	if q.Query == nil {
+		q.Query = &search.Query{Type: q.Type, Count: search.DefaultCount}
 	}
-	recs, err := s.store.Search(ctx, q)
+	readable := func(t string) bool { return t == q.Type || slices.Contains(a.Readable, t) }
+	if q.Type != "" {
+		if q.Type != AuditType {
+			if err := checkTypeID(q.Type, "x"); err != nil {
+				return SearchResult{}, err
+			}
+		} else if !a.Auditor {
+			return SearchResult{}, fmt.Errorf("%w: searching the audit trail needs the auditor scope", ErrForbidden)
+		}
+	} else {
+		q.Types = nil
+		want := q.Query.Types
+		if len(want) == 0 {
+			want = fhir.TypeNames()
+		}
+		for _, t := range want {
+			if _, ok := fhir.Types[t]; ok && readable(t) {
+				q.Types = append(q.Types, t)
+			}
+		}
+	}
+	for _, c := range q.Query.Clauses {
+		for _, l := range c.Chain {
+			for _, t := range []string{l.From, l.To} {
+				if t != "" && !readable(t) {
+					return SearchResult{}, fmt.Errorf("%w: the search parameter %s reads %s resources, which the token's scopes do not allow", ErrForbidden, c.Key, t)
+				}
+			}
+		}
+	}
+	q.Includable = nil
+	for _, t := range append(fhir.TypeNames(), AuditType) {
+		if readable(t) {
+			q.Includable = append(q.Includable, t)
+		}
+	}
+	res, err := s.store.Search(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("search %s: %w", q.Type, err)
+		return SearchResult{}, fmt.Errorf("search %s: %w", q.Type, err)
 	}
-	return recs, nil
-}
-
-// Count returns the number of matches of q.
-func (s *Resources) Count(ctx context.Context, q SearchQuery) (int64, error) {
-	a, err := access(ctx)
-	if err != nil {
-		return 0, err
-	}
-	q.Tenancy = a.tenancy()
-	n, err := s.store.Count(ctx, q)
-	if err != nil {
-		return 0, fmt.Errorf("count %s: %w", q.Type, err)
-	}
-	return n, nil
+	return res, nil
 }

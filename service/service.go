@@ -1,6 +1,6 @@
 // Package service implements the FHIR interactions' semantics: server
 // assigned ids, versions, If-Match, update-as-create, delete as a
-// tombstone version, history and basic search. It knows neither HTTP nor
+// tombstone version, history and search. It knows neither HTTP nor
 // MongoDB: storage is the Store interface, defined here with its only user
 // and implemented by package repository.
 package service
@@ -9,6 +9,8 @@ import (
 	"context"
 	"crypto/rand"
 	"time"
+
+	"github.com/matcare/matcare/fhir/search"
 )
 
 // Record is one stored version of a resource.
@@ -71,18 +73,48 @@ type TimeBound struct {
 	Lo, Hi time.Time
 }
 
-// SearchQuery is the basic search of this release: by _id and
-// _lastUpdated, paged by id.
+// SearchQuery is one page of a search: the parsed request, where the page
+// starts and who asks.
 type SearchQuery struct {
-	Type        string
-	IDs         []string    // any of; empty: all
-	LastUpdated []TimeBound // all of
-	Count       int         // matches wanted; the store returns up to Count+1
-	AfterID     string      // resume after this id (ids ascend)
+	// Type is the searched type; "" for a system search over Types.
+	Type string
+	// Types are the types a system search covers (set by the service).
+	Types []string
+	// Query holds the clauses, sort keys, page size and includes.
+	Query *search.Query
+	// After is the position the page starts from; nil for the first page.
+	After *Cursor
 	// Compartment restricts matches to the compartment of this patient
 	// (compartment search, GET /Patient/{id}/{type}); "" for none.
 	Compartment string
-	Tenancy     Tenancy // set by the service from the caller's access
+	// Includable are the types _include and _revinclude may add (the
+	// caller may read them); set by the service.
+	Includable []string
+	// Tenancy is set by the service from the caller's access.
+	Tenancy Tenancy
+}
+
+// Cursor is a position in the order of a search's matches: the sort key
+// values, type and id of one match. Back asks for the page before it
+// instead of the page after it.
+type Cursor struct {
+	Back bool     `json:"b,omitempty"`
+	Keys []string `json:"k,omitempty"`
+	Type string   `json:"t,omitempty"`
+	ID   string   `json:"i"`
+}
+
+// SearchResult is one page of a search.
+type SearchResult struct {
+	// Matches are the page's matches in order; Included what _include and
+	// _revinclude added (each resource once, none that is a match).
+	Matches, Included []Record
+	// Next and Prev are the positions of the neighbouring pages; nil when
+	// there is none.
+	Next, Prev *Cursor
+	// Total is the number of matches over all pages when HasTotal.
+	Total    int64
+	HasTotal bool
 }
 
 // Store is the persistence the interactions need.
@@ -98,10 +130,9 @@ type Store interface {
 	Put(ctx context.Context, rec Record, prev int) error
 	// History returns entries in history order.
 	History(ctx context.Context, q HistoryQuery) ([]Record, error)
-	// Search returns current, non-deleted resources in id order.
-	Search(ctx context.Context, q SearchQuery) ([]Record, error)
-	// Count returns how many resources match q, ignoring paging.
-	Count(ctx context.Context, q SearchQuery) (int64, error)
+	// Search returns one page of current, non-deleted matches of q, with
+	// what q includes, all within q.Tenancy.
+	Search(ctx context.Context, q SearchQuery) (SearchResult, error)
 	// AppendAudit durably stores one audit record; records are never
 	// changed or removed.
 	AppendAudit(ctx context.Context, rec AuditRecord) error

@@ -193,7 +193,7 @@ func openStorage(ctx context.Context, cfg config, log *slog.Logger) (_ *reposito
 		uri = emb.URI()
 		log.InfoContext(ctx, "embedded storage started (MONGODB_URI unset)", "dir", dir)
 	}
-	store, err := repository.Open(ctx, log, uri, cfg.db, repository.Options{WriteTimeout: cfg.writeTimeout, Failpoint: cfg.failpoint})
+	store, err := repository.Open(ctx, log, uri, cfg.db, repository.Options{WriteTimeout: cfg.writeTimeout, Failpoint: cfg.failpoint, BaseURL: cfg.baseURL})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -121,6 +121,10 @@ func (p *parser) resolve(full, typ string, top bool, key string, depth int) (res
 		target = mod
 	case len(sp.Targets) == 1:
 		target = sp.Targets[0]
+	case len(servedTargets(p.lookup, sp.Targets, rest)) == 1:
+		// Only one of the targets has the next parameter (the others are
+		// not served, or lack it): the chain is unambiguous.
+		target = servedTargets(p.lookup, sp.Targets, rest)[0]
 	default:
 		p.fail(r4.IssueTypeInvalid, full, "%s may refer to %s: name the type, e.g. %s:%s.%s", name, targetsText(sp.Targets), name, firstOr(sp.Targets, "Patient"), rest)
 		return resolved{}, false
@@ -152,4 +156,18 @@ func firstOr(ts []string, def string) string {
 		return ts[0]
 	}
 	return def
+}
+
+// servedTargets are the targets on which rest, the remainder of a chain,
+// names a parameter lookup knows.
+func servedTargets(lookup LookupFunc, targets []string, rest string) []string {
+	next, _, _ := strings.Cut(rest, ".")
+	next, _, _ = strings.Cut(next, ":")
+	var out []string
+	for _, t := range targets {
+		if _, ok := lookup(t, next); ok || (next == "_has" && slices.Contains(Types(), t)) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

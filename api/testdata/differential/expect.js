@@ -376,7 +376,10 @@ async function matches(res, key, value) {
   const p = param(type, code);
   if (mod === 'missing') {
     if (value !== 'true' && value !== 'false') throw new Error('bad :missing value ' + value);
-    const vs = await values(res, p);
+    let vs = await values(res, p);
+    // As HAPI: a Reference with neither a reference nor an identifier
+    // (display only) indexes nothing, so it counts as missing.
+    if (p.type === 'reference') vs = vs.filter(v => { const d = v && v.data !== undefined ? v.data : v; return typeof d !== 'object' || d === null || d.reference || d.identifier; });
     return (vs.length === 0) === (value === 'true');
   }
   // Values of one parameter are ORed.
