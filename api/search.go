@@ -100,6 +100,9 @@ func (s *Server) searchType(c echo.Context, q service.SearchQuery, path string) 
 	if err := negotiate(c); err != nil {
 		return err
 	}
+	if _, err := url.ParseQuery(c.Request().URL.RawQuery); err != nil {
+		return fhir.Errorf(r4.IssueTypeInvalid, "", "the query string is malformed: %v", err)
+	}
 	query, warns, err := search.ParseQuery(q.Type, c.QueryParams(), search.Lookup)
 	if err != nil {
 		return err
