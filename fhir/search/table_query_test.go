@@ -60,3 +60,34 @@ func TestParseQueryWithTheTable(t *testing.T) {
 		t.Errorf("indexed %+v, query %q", idx["family"], q.Clauses[0].Values[0].Normalized)
 	}
 }
+
+// TestChainThroughServedTargets: a chain through a reference with several
+// targets is resolved when only one served target has the next parameter
+// (Goal.patient may be a Group, which matcare does not serve), and is
+// refused as ambiguous when several have it.
+func TestChainThroughServedTargets(t *testing.T) {
+	for _, tt := range []struct {
+		typ, raw, to string
+	}{
+		{"Goal", "patient.birthdate=lt1980", "Patient"},
+		{"CarePlan", "patient.family=mac", "Patient"},
+		{"QuestionnaireResponse", "based-on.status=active", "CarePlan"},
+		{"QuestionnaireResponse", "based-on.goal.lifecycle-status=active", "CarePlan"},
+		{"QuestionnaireResponse", "subject.name=x", ""}, // Patient and Questionnaire have name
+	} {
+		v, err := url.ParseQuery(tt.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, _, err := ParseQuery(tt.typ, v, Lookup)
+		if tt.to == "" {
+			if err == nil {
+				t.Errorf("%s?%s: parsed as %+v, want an ambiguity error", tt.typ, tt.raw, q.Clauses)
+			}
+			continue
+		}
+		if err != nil || len(q.Clauses) != 1 || q.Clauses[0].Chain[0].To != tt.to {
+			t.Errorf("%s?%s: %+v, %v; want a chain to %s", tt.typ, tt.raw, q, err, tt.to)
+		}
+	}
+}
