@@ -175,6 +175,10 @@ func TestSearchHTTP(t *testing.T) {
 		if got := modeIDs(t, b, "match"); !slices.Equal(got, []string{"Goal/g1", "Patient/p2"}) {
 			t.Errorf("system search: %v", got)
 		}
+		chained := e.do("GET", "?_type=Goal,CarePlan&patient.name=muller", "").json(t)
+		if got := modeIDs(t, chained, "match"); !slices.Equal(got, []string{"CarePlan/cp1", "Goal/g1", "Goal/g2"}) {
+			t.Errorf("system search with a chain: %v", got)
+		}
 		var all []string
 		for path := "?_count=2&_lastUpdated=gt2000"; path != ""; {
 			b := e.do("GET", path, "").json(t)
