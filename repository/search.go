@@ -659,6 +659,14 @@ func (s *Store) read(ctx context.Context, p plan, keys []sortField, vals []any, 
 		curType = after.Type
 	}
 	var out []currentDoc
+	// A filter that lets through candidates the exact check may reject is
+	// read in batches growing fourfold per query, so that a selective
+	// check costs a few queries, not one per page of rejects (each query
+	// may be a scan on FerretDB).
+	batch := limit
+	if !p.exact {
+		batch = max(limit, 100)
+	}
 	for {
 		f := p.filter
 		if vals != nil {
@@ -668,7 +676,7 @@ func (s *Store) read(ctx context.Context, p plan, keys []sortField, vals []any, 
 			}
 			f = append(slices.Clone(f), bson.E{Key: "$or", Value: or})
 		}
-		want := limit - len(out)
+		want := max(limit-len(out), batch)
 		docs, err := s.find(ctx, p.typ, f, options.Find().SetSort(sortSpec).SetLimit(int64(want)))
 		if err != nil {
 			return nil, err
@@ -676,11 +684,17 @@ func (s *Store) read(ctx context.Context, p plan, keys []sortField, vals []any, 
 		for _, d := range docs {
 			if s.matches(p, d) {
 				out = append(out, d)
+				if len(out) == limit {
+					// Candidates read past the last match are left to the
+					// next page, which starts after that match.
+					return out, nil
+				}
 			}
 		}
-		if len(docs) < want || len(out) >= limit {
+		if len(docs) < want {
 			return out, nil
 		}
+		batch = min(batch*4, 10000)
 		lastDoc := docs[len(docs)-1]
 		c := cursorOf(lastDoc, keys)
 		if vals, err = cursorKeys(&c, keys); err != nil {
