@@ -174,6 +174,17 @@ func (s *Server) readable(p *auth.Principal, a service.Access) []string {
 	return out
 }
 
+// patientOnly reports whether p may search some non-shared type only in
+// its patient's compartment.
+func patientOnly(p *auth.Principal) bool {
+	for _, t := range fhir.TypeNames() {
+		if ok, ctxs := p.Scopes.Allows(auth.Search, t); ok && ctxs.OnlyPatient() && !fhir.IsShared(t) {
+			return true
+		}
+	}
+	return false
+}
+
 // guard authenticates, rate-limits and authorises a FHIR route, then runs
 // its handler with the request's access in the context.
 func (s *Server) guard(r route, h echo.HandlerFunc) echo.HandlerFunc {
@@ -213,6 +224,12 @@ func (s *Server) guard(r route, h echo.HandlerFunc) echo.HandlerFunc {
 			}
 			c.Set(keyTypes, types)
 			if strings.HasPrefix(r.Interaction, "search") {
+				if a.Patient == "" && p.Patient != "" && fhir.IsShared(typ) && patientOnly(p) {
+					// A search of shared content is not confined itself, but
+					// reads the patient/ types (_has, _revinclude) only within
+					// the patient's compartment, as a system search would.
+					a.Patient = p.Patient
+				}
 				a.Readable = s.readable(p, a)
 			}
 		}

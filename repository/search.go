@@ -58,9 +58,6 @@ func (s *Store) Search(ctx context.Context, q service.SearchQuery) (service.Sear
 	}
 	var plans []plan
 	for _, typ := range types {
-		if q.Compartment != "" && q.Tenancy.Patient != "" && q.Compartment != q.Tenancy.Patient {
-			continue
-		}
 		p, ok, err := s.plan(ctx, typ, sq.Clauses, q)
 		if err != nil {
 			return service.SearchResult{}, err
@@ -787,6 +784,7 @@ func (s *Store) include(ctx context.Context, q service.SearchQuery, sq *search.Q
 	level := docs
 	for depth := 0; depth < maxIncludeDepth && len(level) > 0; depth++ {
 		wanted := map[string][]string{} // type -> ids
+		canon := map[string][]string{}  // type -> canonical urls
 		for _, inc := range sq.Include {
 			if depth > 0 && !inc.Iterate {
 				continue
@@ -797,6 +795,17 @@ func (s *Store) include(ctx context.Context, q service.SearchQuery, sq *search.Q
 				}
 				for _, name := range refParams(d.typ, inc) {
 					for _, ref := range d.Index.X[name] {
+						if strings.Contains(ref, "://") || strings.HasPrefix(ref, "urn:") {
+							// A canonical reference: its target by url (any version).
+							u, _, _ := strings.Cut(ref, "|")
+							for _, t := range targetsOf(d.typ, name) {
+								if _, ok := search.Lookup(t, "url"); ok && (inc.Target == "" || t == inc.Target) &&
+									slices.Contains(q.Includable, t) && !slices.Contains(canon[t], u) {
+									canon[t] = append(canon[t], u)
+								}
+							}
+							continue
+						}
 						t, id, ok := strings.Cut(ref, "/")
 						if !ok || !isTypeID(ref) || (inc.Target != "" && t != inc.Target) ||
 							!slices.Contains(q.Includable, t) || seen[ref] {
@@ -825,23 +834,51 @@ func (s *Store) include(ctx context.Context, q service.SearchQuery, sq *search.Q
 			}
 			next = append(next, got...)
 		}
+		for _, t := range sortedKeys(canon) {
+			p, ok, _ := s.plan(ctx, t, nil, service.SearchQuery{Tenancy: q.Tenancy})
+			if !ok {
+				continue
+			}
+			p.filter = append(p.filter, bson.E{Key: "x.url", Value: bson.D{{Key: "$in", Value: canon[t]}}})
+			got, err := s.find(ctx, t, p.filter, options.Find().SetLimit(maxIncluded+1))
+			if err != nil {
+				return nil, err
+			}
+			if len(got) > maxIncluded {
+				return nil, errTooCostly("_include would add more than %d resources to one page; lower _count", maxIncluded)
+			}
+			for _, g := range got {
+				if ref := g.typ + "/" + g.ID; !seen[ref] {
+					seen[ref] = true
+					next = append(next, g)
+				}
+			}
+		}
 		for _, inc := range sq.RevInclude {
 			if depth > 0 && !inc.Iterate {
 				continue
 			}
 			for _, src := range revSources(inc, q.Includable) {
 				for _, name := range refParams(src, inc) {
-					var targets []string
+					// References to the level's resources, relative or, for
+					// canonical resources, by url|version or url.
+					byType := map[string][]currentDoc{}
 					for _, d := range level {
-						if ref := d.typ + "/" + d.ID; slices.Contains(targetsOf(src, name), d.typ) {
-							targets = append(targets, ref)
+						if slices.Contains(targetsOf(src, name), d.typ) {
+							byType[d.typ] = append(byType[d.typ], d)
+						}
+					}
+					var or bson.A
+					for _, t := range sortedKeys(byType) {
+						if f, ok := linkFilter(search.Link{Param: search.Param{Name: name}}, src, t, byType[t]); ok {
+							or = append(or, f)
 						}
 					}
 					p, ok, _ := s.plan(ctx, src, nil, service.SearchQuery{Tenancy: q.Tenancy})
-					if len(targets) == 0 || !ok {
+					if len(or) == 0 || !ok {
 						continue
 					}
-					p.filter = append(p.filter, bson.E{Key: "x." + name, Value: bson.D{{Key: "$in", Value: targets}}})
+					p.filter = append(p.filter, bson.E{Key: "$or", Value: or})
 					got, err := s.find(ctx, src, p.filter, options.Find().SetLimit(maxIncluded+1))
 					if err != nil {
 						return nil, err
