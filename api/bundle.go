@@ -83,7 +83,7 @@ func decodeCursor(s string, v any) error {
 		err = json.Unmarshal(b, v)
 	}
 	if err != nil {
-		return fhir.Errorf(r4.IssueTypeValue, "", "_cursor is not a page token this server issued")
+		return fhir.Errorf(r4.IssueTypeValue, "_cursor", "_cursor is not a page token this server issued")
 	}
 	return nil
 }

@@ -532,18 +532,34 @@ func (f sortField) value(d currentDoc) string {
 
 // cursorOf is d's position in the order keys (which ends with _id).
 func cursorOf(d currentDoc, keys []sortField) service.Cursor {
-	c := service.Cursor{Type: d.typ, ID: d.ID}
+	c := service.Cursor{Order: orderName(keys), Type: d.typ, ID: d.ID}
 	for _, k := range keys[:len(keys)-1] {
 		c.Keys = append(c.Keys, k.value(d))
 	}
 	return c
 }
 
+// orderName names the order keys in cursors: the fields, "-" before
+// those descending.
+func orderName(keys []sortField) string {
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if k.desc {
+			b.WriteByte('-')
+		}
+		b.WriteString(k.field)
+	}
+	return b.String()
+}
+
 // cursorKeys returns the cursor's values for keys, or a 400 when the
 // cursor was made for another order.
 func cursorKeys(c *service.Cursor, keys []sortField) ([]any, error) {
 	bad := fhir.Errorf(r4.IssueTypeValue, "_cursor", "the page token does not belong to this search")
-	if len(c.Keys) != len(keys)-1 {
+	if len(c.Keys) != len(keys)-1 || c.Order != orderName(keys) {
 		return nil, bad
 	}
 	vals := append(slices.Clone(c.Keys), c.ID)

@@ -96,12 +96,14 @@ type SearchQuery struct {
 
 // Cursor is a position in the order of a search's matches: the sort key
 // values, type and id of one match. Back asks for the page before it
-// instead of the page after it.
+// instead of the page after it. Order names the order the keys are of:
+// a cursor is refused by a search of another order.
 type Cursor struct {
-	Back bool     `json:"b,omitempty"`
-	Keys []string `json:"k,omitempty"`
-	Type string   `json:"t,omitempty"`
-	ID   string   `json:"i"`
+	Back  bool     `json:"b,omitempty"`
+	Order string   `json:"o,omitempty"`
+	Keys  []string `json:"k,omitempty"`
+	Type  string   `json:"t,omitempty"`
+	ID    string   `json:"i"`
 }
 
 // SearchResult is one page of a search.
