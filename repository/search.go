@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -44,7 +45,24 @@ type plan struct {
 	// exact: the filter alone selects the matches (counts need no post
 	// filter).
 	exact bool
+
+	// ids, when not nil, are the only ids that can match (the _id
+	// clauses intersected). On FerretDB, whose queries scan the whole
+	// collection unless they are exactly {_id: x}, a plan with up to
+	// maxIDLookups of them is read by point lookups instead, checking in
+	// Go what the filter states: tenancy, compartment, deletion,
+	// _lastUpdated (lu) and the other clauses (post).
+	ids         []string
+	chained     bool
+	tenancy     service.Tenancy
+	compartment string
+	lu          []search.Clause
 }
+
+// maxIDLookups is the most ids a FerretDB search reads by point lookups
+// (each served by the _id index the embedded server adds) rather than by
+// one query (a scan).
+const maxIDLookups = 100
 
 // Search implements service.Store. A type search reads one query per
 // page (more only when candidates the filter let through fail the exact
@@ -146,7 +164,7 @@ func localQuery(q *search.Query, base string) *search.Query {
 // plan translates the clauses for resources of typ; ok is false when a
 // chain already shows that nothing can match.
 func (s *Store) plan(ctx context.Context, typ string, clauses []search.Clause, q service.SearchQuery) (plan, bool, error) {
-	p := plan{typ: typ, exact: true}
+	p := plan{typ: typ, exact: true, tenancy: q.Tenancy, compartment: q.Compartment}
 	if nothingFor(typ, q.Tenancy) {
 		return p, false, nil
 	}
@@ -165,10 +183,12 @@ func (s *Store) plan(ctx context.Context, typ string, clauses []search.Clause, q
 				return p, false, err
 			}
 			and = append(and, cf)
+			p.chained = true
 			continue
 		}
 		if cf, ok := ownFieldFilter(c); ok {
 			and = append(and, cf)
+			p.restrict(c)
 			continue
 		}
 		cf, exact := clauseFilter(typ, c)
@@ -183,6 +203,109 @@ func (s *Store) plan(ctx context.Context, typ string, clauses []search.Clause, q
 	}
 	p.filter = f
 	return p, true, nil
+}
+
+// restrict records an _id or _lastUpdated clause for point lookups.
+func (p *plan) restrict(c search.Clause) {
+	if c.Param.Name != "_id" {
+		p.lu = append(p.lu, c)
+		return
+	}
+	var ids []string
+	for _, v := range c.Values {
+		if p.ids == nil || slices.Contains(p.ids, v.Token.Code) {
+			ids = append(ids, v.Token.Code)
+		}
+	}
+	if ids == nil {
+		ids = []string{} // disjoint _id clauses: nothing can match
+	}
+	p.ids = ids
+}
+
+// lookups reports whether p is read by point lookups.
+func (s *Store) lookups(p plan) bool {
+	return s.ferret && p.ids != nil && len(p.ids) <= maxIDLookups && !p.chained
+}
+
+// lookup reads the matches of p by one point lookup per id, in the order
+// keys and after the cursor, up to limit.
+func (s *Store) lookup(ctx context.Context, p plan, keys []sortField, after *service.Cursor, back bool, limit int) ([]currentDoc, error) {
+	ids := slices.Compact(slices.Sorted(slices.Values(p.ids)))
+	var out []currentDoc
+	for _, id := range ids {
+		var d currentDoc
+		err := s.coll(p.typ).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return nil, s.storageErr("search", err)
+		}
+		d.typ = p.typ
+		if s.lookupMatches(p, d) && (after == nil || follows(d, keys, after, back)) {
+			out = append(out, d)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if back {
+			return less(out[j], out[i], keys)
+		}
+		return less(out[i], out[j], keys)
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// lookupMatches checks on d, read by a point lookup, what p's filter
+// states.
+func (s *Store) lookupMatches(p plan, d currentDoc) bool {
+	rec := d.rec()
+	if d.Deleted || !p.tenancy.Allows(rec) || p.compartment != "" && !slices.Contains(d.Pat, p.compartment) {
+		return false
+	}
+	for _, c := range p.lu {
+		if !slices.ContainsFunc(c.Values, func(v search.QueryValue) bool { return instantMatches(d.LU, v.Prefix, v.Date) }) {
+			return false
+		}
+	}
+	return s.matches(p, d)
+}
+
+// instantMatches is instantCond evaluated on t.
+func instantMatches(t time.Time, pre search.Prefix, d *search.DateValue) bool {
+	lo, hi := ceilMilli(d.Lo), ceilMilli(d.Hi)
+	switch pre {
+	case search.PrefixGt, search.PrefixSa:
+		return !t.Before(hi)
+	case search.PrefixLt, search.PrefixEb:
+		return t.Before(lo)
+	case search.PrefixGe:
+		return !t.Before(lo)
+	case search.PrefixLe:
+		return t.Before(hi)
+	case search.PrefixNe:
+		return t.Before(lo) || !t.Before(hi)
+	default:
+		return !t.Before(lo) && t.Before(hi)
+	}
+}
+
+// follows reports whether d comes after the cursor in the order keys
+// (before it when back), as afterCursor's filter decides in a query.
+func follows(d currentDoc, keys []sortField, c *service.Cursor, back bool) bool {
+	vals := append(slices.Clone(c.Keys), c.ID)
+	for i, k := range keys {
+		if k.field == "_id" && d.typ != c.Type && c.Type != "" {
+			return (d.typ > c.Type) != back
+		}
+		if v := k.value(d); v != vals[i] {
+			return (v > vals[i]) != k.desc != back
+		}
+	}
+	return false
 }
 
 // ownFieldFilter is the exact filter of an _id or _lastUpdated clause,
@@ -671,6 +794,9 @@ func (s *Store) read(ctx context.Context, p plan, keys []sortField, vals []any, 
 	if after != nil && after.Type != "" {
 		curType = after.Type
 	}
+	if s.lookups(p) {
+		return s.lookup(ctx, p, keys, after, back, limit)
+	}
 	var out []currentDoc
 	// A filter that lets through candidates the exact check may reject is
 	// read in batches growing fourfold per query, so that a selective
@@ -727,6 +853,14 @@ func (s *Store) all(ctx context.Context, p plan, limit int) ([]currentDoc, error
 func (s *Store) count(ctx context.Context, plans []plan) (int64, error) {
 	var total int64
 	for _, p := range plans {
+		if s.lookups(p) {
+			docs, err := s.lookup(ctx, p, []sortField{{field: "_id"}}, nil, false, len(p.ids))
+			if err != nil {
+				return 0, err
+			}
+			total += int64(len(docs))
+			continue
+		}
 		if p.exact {
 			n, err := s.coll(p.typ).CountDocuments(ctx, p.filter)
 			if err != nil {
@@ -844,7 +978,8 @@ func (s *Store) include(ctx context.Context, q service.SearchQuery, sq *search.Q
 				continue
 			}
 			p.filter = append(p.filter, bson.E{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}})
-			got, err := s.find(ctx, t, p.filter, options.Find())
+			p.ids = ids
+			got, err := s.all(ctx, p, len(ids))
 			if err != nil {
 				return nil, err
 			}

@@ -3,6 +3,7 @@ package repository
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -123,5 +124,73 @@ func TestFilterKeepsEveryMatch(t *testing.T) {
 	}
 	if checked < 200 {
 		t.Errorf("only %d queries checked", checked)
+	}
+}
+
+// TestIDLookupsMatchQuery checks that a search by a few ids (point
+// lookups on FerretDB) finds, orders, pages and counts what the same
+// search finds by query (more ids than maxIDLookups), under tenancy,
+// compartments, deletion, _lastUpdated and other clauses.
+func TestIDLookupsMatchQuery(t *testing.T) {
+	s := openStore(t, Options{})
+	ctx := context.Background()
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := range 12 {
+		id := fmt.Sprintf("g%02d", i)
+		ids = append(ids, id)
+		status := []string{"active", "completed", "proposed"}[i%3]
+		body := fmt.Sprintf(`{"resourceType":"Goal","id":%q,"lifecycleStatus":%q,"description":{"text":"x"},"subject":{"reference":"Patient/p%d"},"target":[{"dueDate":"2025-%02d-01"}]}`, id, status, i%2, 12-i)
+		r := service.Record{Type: "Goal", ID: id, Version: 1, Method: "PUT", Board: []string{"A", "B"}[i%4/3], Patients: []string{fmt.Sprintf("p%d", i%2)},
+			LastUpdated: base.Add(time.Duration(i) * time.Hour), Body: []byte(body)}
+		if err := s.Put(ctx, r, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	del := service.Record{Type: "Goal", ID: "g05", Version: 2, Method: "DELETE", Deleted: true, Board: "A", LastUpdated: base.Add(20 * time.Hour)}
+	if err := s.Put(ctx, del, 1); err != nil {
+		t.Fatal(err)
+	}
+	pad := make([]string, maxIDLookups)
+	for i := range pad {
+		pad[i] = fmt.Sprintf("zz%03d", i)
+	}
+	few := strings.Join(append(ids, "nope"), ",")
+	many := few + "," + strings.Join(pad, ",")
+	walk := func(q service.SearchQuery, params string) (all []string, total int64) {
+		t.Helper()
+		v, _ := url.ParseQuery(params)
+		sq, _, err := search.ParseQuery(q.Type, v, search.Lookup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.Query = sq
+		for {
+			res, err := s.Search(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res.Matches {
+				all = append(all, r.ID)
+			}
+			total = max(total, res.Total)
+			if res.Next == nil {
+				return all, total
+			}
+			q.After = res.Next
+		}
+	}
+	for _, ten := range []service.Tenancy{anyBoard, {Board: "A"}, {Board: "A", Patient: "p1"}} {
+		for _, compartment := range []string{"", "p0"} {
+			for _, params := range []string{"", "&_sort=-target-date", "&lifecycle-status=active,proposed&_sort=_lastUpdated",
+				"&_lastUpdated=ge2024-01-01T05:00:00Z", "&_id=g01,g02,g03,g07", "&_sort=-_id"} {
+				q := service.SearchQuery{Type: "Goal", Tenancy: ten, Compartment: compartment}
+				a, na := walk(q, "_count=3&_total=accurate&_id="+few+params)
+				b, nb := walk(q, "_count=3&_total=accurate&_id="+many+params)
+				if !slices.Equal(a, b) || na != nb || na != int64(len(a)) {
+					t.Errorf("%+v %q %s: lookups %v (total %d), query %v (total %d)", ten, compartment, params, a, na, b, nb)
+				}
+			}
+		}
 	}
 }
