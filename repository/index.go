@@ -17,7 +17,7 @@ import (
 // indexVersion changes whenever what indexFields holds for a body changes
 // (the parameter table, extraction, the encodings below): documents with
 // another version are re-indexed when a Store opens.
-const indexVersion = 1
+const indexVersion = 2
 
 // indexFields are the search values stored beside a resource's JSON, one
 // map per kind of comparison, keyed by parameter name. Every field is a
@@ -48,8 +48,10 @@ type indexFields struct {
 	XL map[string][]time.Time `bson:"xl,omitempty"`
 	XH map[string][]time.Time `bson:"xh,omitempty"`
 	XN map[string][]float64   `bson:"xn,omitempty"`
-	// XO is one sort key per sortable parameter, "" when the resource
-	// has no value (see sortKey); M names the parameters with values.
+	// XO is one sort key per sortable parameter the resource has a value
+	// of (see sortKey): its presence also answers :missing. M names the
+	// other parameters with values. (Every stored value costs FerretDB a
+	// decode on every scan, so absent parameters store nothing.)
 	XO map[string]string `bson:"xo,omitempty"`
 	M  []string          `bson:"m,omitempty"`
 	SV int               `bson:"sv"`
@@ -79,17 +81,18 @@ func indexOf(typ string, body []byte, base string) (indexFields, error) {
 		}
 	}
 	for _, p := range search.Params(typ) {
-		if sortable(p) {
-			if f.XO == nil {
-				f.XO = map[string]string{}
-			}
-			f.XO[p.Name] = sortKey(p.Kind, idx[p.Name])
-		}
 		vs := idx[p.Name]
 		if len(vs) == 0 {
 			continue
 		}
-		f.M = append(f.M, p.Name)
+		if k := sortKey(p.Kind, vs); sortable(p) && k != "" {
+			if f.XO == nil {
+				f.XO = map[string]string{}
+			}
+			f.XO[p.Name] = k
+		} else {
+			f.M = append(f.M, p.Name)
+		}
 		for _, v := range vs {
 			switch p.Kind {
 			case search.Token:

@@ -399,10 +399,16 @@ func valueFilter(typ string, c search.Clause, v search.QueryValue) (bson.D, bool
 	}
 	prefix := func(s string) bson.D { return op("x", "$regex", "^"+regexp.QuoteMeta(s)) }
 	if c.Modifier == search.ModMissing {
+		// A parameter with values has a sort key, or is named in m.
+		present := bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "xo." + name, Value: bson.D{{Key: "$exists", Value: true}}}},
+			bson.D{{Key: "m", Value: name}},
+		}}}
 		if v.Missing {
-			return bson.D{{Key: "m", Value: bson.D{{Key: "$ne", Value: name}}}}, true
+			return bson.D{{Key: "xo." + name, Value: bson.D{{Key: "$exists", Value: false}}},
+				{Key: "m", Value: bson.D{{Key: "$ne", Value: name}}}}, true
 		}
-		return bson.D{{Key: "m", Value: name}}, true
+		return present, true
 	}
 	switch c.Param.Kind {
 	case search.Token:
@@ -703,12 +709,6 @@ func cursorKeys(c *service.Cursor, keys []sortField) ([]any, error) {
 // afterCursor is the filter of the documents of typ that come after
 // (before, when back) the cursor in the order keys; nil if none can.
 func afterCursor(typ string, keys []sortField, vals []any, curType string, back bool) bson.A {
-	dir := func(k sortField) string {
-		if k.desc != back {
-			return "$lt"
-		}
-		return "$gt"
-	}
 	var or bson.A
 	eq := bson.D{}
 	last := len(keys) - 1
@@ -720,9 +720,36 @@ func afterCursor(typ string, keys []sortField, vals []any, curType string, back 
 			}
 			break
 		}
-		cond := append(slices.Clone(eq), bson.E{Key: k.field, Value: bson.D{{Key: dir(k), Value: vals[i]}}})
-		or = append(or, cond)
-		eq = append(eq, bson.E{Key: k.field, Value: vals[i]})
+		// A sort key may be absent (the resource has no value), which
+		// sorts before every value, as the cursor's "" stands for.
+		v := vals[i]
+		optional := k.field != "_id" && !k.time
+		missing := optional && v == ""
+		exists := func(b bool) bson.D { return bson.D{{Key: "$exists", Value: b}} }
+		var beyond bson.E
+		switch greater := k.desc == back; {
+		case missing && greater:
+			beyond = bson.E{Key: k.field, Value: exists(true)}
+		case missing:
+			// nothing sorts before an absent key
+		case optional && !greater:
+			beyond = bson.E{Key: "$or", Value: bson.A{
+				bson.D{{Key: k.field, Value: bson.D{{Key: "$lt", Value: v}}}},
+				bson.D{{Key: k.field, Value: exists(false)}},
+			}}
+		case greater:
+			beyond = bson.E{Key: k.field, Value: bson.D{{Key: "$gt", Value: v}}}
+		default:
+			beyond = bson.E{Key: k.field, Value: bson.D{{Key: "$lt", Value: v}}}
+		}
+		if beyond.Key != "" {
+			or = append(or, append(slices.Clone(eq), beyond))
+		}
+		if missing {
+			eq = append(eq, bson.E{Key: k.field, Value: exists(false)})
+		} else {
+			eq = append(eq, bson.E{Key: k.field, Value: v})
+		}
 	}
 	return or
 }
