@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
@@ -67,6 +68,9 @@ type Options struct {
 	// BaseURL is the server's own base URL: absolute references to it are
 	// indexed, and searched for, as the relative references they are.
 	BaseURL string
+	// Monitor, if not nil, sees every command the store's client sends
+	// (tests count the queries of a search with it).
+	Monitor *event.CommandMonitor
 }
 
 // Store is the MongoDB implementation of service.Store.
@@ -103,7 +107,8 @@ func Open(ctx context.Context, log *slog.Logger, uri, dbName string, opts Option
 	client, err := mongo.Connect(options.Client().ApplyURI(uri).
 		SetWriteConcern(writeconcern.Majority()).
 		SetReadConcern(readconcern.Majority()).
-		SetServerSelectionTimeout(opts.SelectionTimeout))
+		SetServerSelectionTimeout(opts.SelectionTimeout).
+		SetMonitor(opts.Monitor))
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
