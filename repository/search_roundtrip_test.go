@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 
@@ -213,5 +215,50 @@ func TestSearchRoundTrips(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBulkCorpusEqualsPut checks the benchmarks' fast loader: the
+// current documents insertAll stores are those Put stores.
+func TestBulkCorpusEqualsPut(t *testing.T) {
+	put, bulk := openStore(t, Options{}), openStore(t, Options{})
+	recs := corpus(2*goalsPerPatient, true)
+	putAll(t, put, recs)
+	insertAll(t, bulk, recs)
+	ctx := context.Background()
+	for _, typ := range []string{"Patient", "CarePlan", "Goal"} {
+		read := func(s *Store) []bson.Raw {
+			cur, err := s.current(typ).Find(ctx, bson.D{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var docs []bson.Raw
+			if err := cur.All(ctx, &docs); err != nil {
+				t.Fatal(err)
+			}
+			slices.SortFunc(docs, func(a, b bson.Raw) int {
+				return strings.Compare(a.Lookup("_id").StringValue(), b.Lookup("_id").StringValue())
+			})
+			return docs
+		}
+		a, b := read(put), read(bulk)
+		if len(a) == 0 || len(a) != len(b) {
+			t.Fatalf("%s: %d documents through Put, %d through insertAll", typ, len(a), len(b))
+		}
+		for i := range a { // as maps: the index's maps are stored in no fixed order
+			asMap := func(raw bson.Raw) bson.M {
+				dec := bson.NewDecoder(bson.NewDocumentReader(bytes.NewReader(raw)))
+				dec.DefaultDocumentM()
+				var m bson.M
+				if err := dec.Decode(&m); err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+			ma, mb := asMap(a[i]), asMap(b[i])
+			if d := cmp.Diff(ma, mb); d != "" {
+				t.Errorf("%s: stored through Put (-) and insertAll (+):\n%s", typ, d)
+			}
+		}
 	}
 }
