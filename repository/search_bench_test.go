@@ -173,3 +173,53 @@ func percentile(ds []time.Duration, p float64) float64 {
 	k := int(math.Ceil(p/100*float64(len(s)))) - 1
 	return float64(s[max(k, 0)]) / float64(time.Millisecond)
 }
+
+// BenchmarkScanCost is what FerretDB's scan of 1,000 Goals costs with the
+// search fields stored beside the JSON (as the store writes them) and
+// without them (the documents before search was wired), for a filter
+// that matches nothing: the per-document decoding every search pays on
+// the embedded server.
+func BenchmarkScanCost(b *testing.B) {
+	ms := mongotest.Start(b)
+	dbName := ms.NewDatabase(b)
+	ctx := context.Background()
+	s, err := Open(ctx, discardLog(), ms.URI(), dbName, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close(ctx)
+	var indexed, bare []any
+	for _, r := range corpus(1000, false) {
+		if r.Type != "Goal" {
+			continue
+		}
+		d := s.currentOf(r.Type, toHistory(r, r.LastUpdated))
+		indexed = append(indexed, d)
+		d.Index = indexFields{}
+		bare = append(bare, d)
+	}
+	for name, docs := range map[string][]any{"indexed": indexed, "bare": bare} {
+		if _, err := s.db.Collection(name).InsertMany(ctx, docs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	none := bson.D{{Key: "x.patient", Value: "Patient/none"}}
+	colls := []string{"indexed", "bare"}
+	lat := map[string][]time.Duration{}
+	i := 0
+	for b.Loop() {
+		for k := range colls {
+			c := colls[(k+i)%2]
+			t0 := time.Now()
+			if n, err := rawPage(ctx, s.db.Collection(c), none, 20); err != nil || len(n) != 0 {
+				b.Fatal(n, err)
+			}
+			lat[c] = append(lat[c], time.Since(t0))
+		}
+		i++
+	}
+	b.ReportMetric(0, "ns/op")
+	for _, c := range colls {
+		b.ReportMetric(percentile(lat[c], 50), c+"-p50-ms")
+	}
+}
