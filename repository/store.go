@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
@@ -67,6 +68,9 @@ type Options struct {
 	// BaseURL is the server's own base URL: absolute references to it are
 	// indexed, and searched for, as the relative references they are.
 	BaseURL string
+	// Monitor, if not nil, sees every command the store's client sends
+	// (tests count the queries of a search with it).
+	Monitor *event.CommandMonitor
 }
 
 // Store is the MongoDB implementation of service.Store.
@@ -103,7 +107,8 @@ func Open(ctx context.Context, log *slog.Logger, uri, dbName string, opts Option
 	client, err := mongo.Connect(options.Client().ApplyURI(uri).
 		SetWriteConcern(writeconcern.Majority()).
 		SetReadConcern(readconcern.Majority()).
-		SetServerSelectionTimeout(opts.SelectionTimeout))
+		SetServerSelectionTimeout(opts.SelectionTimeout).
+		SetMonitor(opts.Monitor))
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
@@ -209,10 +214,11 @@ func (s *Store) ensureCollections(ctx context.Context) error {
 		if s.ferret {
 			continue
 		}
-		if _, err := s.current(typ).Indexes().CreateMany(ctx, []mongo.IndexModel{
-			{Keys: bson.D{{Key: "lu", Value: 1}, {Key: "_id", Value: 1}}},
-			{Keys: bson.D{{Key: "board", Value: 1}, {Key: "_id", Value: 1}}},
-		}); err != nil {
+		var models []mongo.IndexModel
+		for _, keys := range currentIndexes(typ) {
+			models = append(models, mongo.IndexModel{Keys: keys})
+		}
+		if _, err := s.current(typ).Indexes().CreateMany(ctx, models); err != nil {
 			return fmt.Errorf("indexes of %s: %w", typ, err)
 		}
 		if _, err := s.history(typ).Indexes().CreateMany(ctx, []mongo.IndexModel{
@@ -223,6 +229,40 @@ func (s *Store) ensureCollections(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// currentIndexes are the indexes of typ's current collection on MongoDB
+// besides _id's; INDEXES.md says which queries each serves and the plan
+// expected. The search plans filter on deleted, board and pat by
+// equality, then on the clauses, and sort by _id: each index starts with
+// the equalities and ends with _id, so that MongoDB reads the page in
+// order without a SORT stage. Every search field but the sort keys (xo)
+// is an array, and MongoDB refuses to index a document with two arrays
+// in one compound index ("cannot index parallel arrays"): so each index
+// names at most one of pat, x.*, xl.*, xh.*, xn.*, m, and the other
+// clauses of a search are checked on the fetched documents.
+func currentIndexes(typ string) []bson.D {
+	k := func(fields ...string) bson.D {
+		d := bson.D{}
+		for _, f := range fields {
+			d = append(d, bson.E{Key: f, Value: 1})
+		}
+		return d
+	}
+	out := []bson.D{k("lu", "_id"), k("board", "_id")}
+	if fhir.IsShared(typ) {
+		return out
+	}
+	out = append(out, k("board", "pat", "_id"))
+	switch typ {
+	case "Goal":
+		out = append(out, k("board", "x.patient", "_id"), k("board", "x.lifecycle-status", "_id"), k("board", "xl.target-date"))
+	case "CarePlan":
+		out = append(out, k("board", "x.patient", "_id"), k("board", "x.status", "_id"), k("board", "xh.date"), k("board", "x.goal", "_id"))
+	case "QuestionnaireResponse":
+		out = append(out, k("board", "x.patient", "_id"), k("board", "x.status", "_id"), k("board", "xh.authored"))
+	}
+	return out
 }
 
 func isNamespaceExists(err error) bool {
