@@ -99,7 +99,10 @@ func benchSearches(b *testing.B, n int, bulk bool) {
 		{"CarePlan?patient&_include=CarePlan:goal", []variant{
 			matcare("CarePlan", "patient="+pat+"&_include=CarePlan:goal"),
 			{"raw", func(ctx context.Context) (int, error) {
-				return rawCarePlanWithGoals(ctx, db, corpusBoard, pat, 20)
+				return rawCarePlanWithGoals(ctx, db, corpusBoard, pat, 20, false)
+			}},
+			{"raw-findone", func(ctx context.Context) (int, error) {
+				return rawCarePlanWithGoals(ctx, db, corpusBoard, pat, 20, true)
 			}},
 		}},
 		{"Goal?target-date=le&lifecycle-status", []variant{

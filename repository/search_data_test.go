@@ -195,7 +195,7 @@ func rawPage(ctx context.Context, c *mongo.Collection, f bson.D, count int) ([]b
 
 // rawCarePlanWithGoals is CarePlan?patient=<pat>&_include=CarePlan:goal
 // on the raw driver: the page, then the referenced Goals by _id.
-func rawCarePlanWithGoals(ctx context.Context, db *mongo.Database, board, pat string, count int) (int, error) {
+func rawCarePlanWithGoals(ctx context.Context, db *mongo.Database, board, pat string, count int, lookups bool) (int, error) {
 	page, err := rawPage(ctx, db.Collection("CarePlan"), rawCarePlanByPatient(board, pat), count)
 	if err != nil {
 		return 0, err
@@ -206,6 +206,15 @@ func rawCarePlanWithGoals(ctx context.Context, db *mongo.Database, board, pat st
 	ids := rawGoalRefs(page)
 	if len(ids) == 0 {
 		return len(page), nil
+	}
+	if lookups { // one FindOne per Goal, as matcare reads an include level on FerretDB
+		for _, id := range ids {
+			var d bson.Raw
+			if err := db.Collection("Goal").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+				return 0, err
+			}
+		}
+		return len(page) + len(ids), nil
 	}
 	cur, err := db.Collection("Goal").Find(ctx, rawByIDs(board, ids))
 	if err != nil {

@@ -87,7 +87,8 @@ func parseSearch(tb testing.TB, typ, params string) service.SearchQuery {
 
 // TestSearchRoundTrips counts the queries each kind of search sends to
 // the server: one find per page, one more per include level and type,
-// per chain link and per _revinclude; and checks that the page query of
+// per chain link and per _revinclude (on FerretDB, a read of up to
+// maxIDLookups ids is one point lookup per id instead); and checks that the page query of
 // the benchmarked searches is the raw driver's filter of the benchmarks.
 func TestSearchRoundTrips(t *testing.T) {
 	var log commandLog
@@ -121,6 +122,16 @@ func TestSearchRoundTrips(t *testing.T) {
 		}
 	}
 	log.take()
+	// On FerretDB a search by up to maxIDLookups ids, and an include
+	// level, is one point lookup per id (a $in would scan); on MongoDB one
+	// find.
+	byID := func(coll string, n int) []string {
+		if !s.ferret {
+			return []string{"find " + coll}
+		}
+		return slices.Repeat([]string{"find " + coll}, n)
+	}
+	cat := func(parts ...[]string) []string { return slices.Concat(parts...) }
 
 	tests := []struct {
 		typ, params string
@@ -131,10 +142,10 @@ func TestSearchRoundTrips(t *testing.T) {
 		{"Goal", "patient=" + pat + "&lifecycle-status=active", []string{"find Goal"}, 6, 0},
 		{"Goal", "patient=" + pat + "&lifecycle-status=active&_total=accurate", []string{"find Goal", "aggregate Goal"}, 6, 0},
 		{"Goal", "target-date=le2024-06-30&lifecycle-status=active", []string{"find Goal"}, due, 0},
-		{"Goal", "_id=" + goalID(10) + "," + goalID(12) + "," + goalID(13), []string{"find Goal"}, 3, 0},
-		{"CarePlan", "patient=" + pat + "&_include=CarePlan:goal", []string{"find CarePlan", "find Goal"}, 1, 10},
+		{"Goal", "_id=" + goalID(10) + "," + goalID(12) + "," + goalID(13), byID("Goal", 3), 3, 0},
+		{"CarePlan", "patient=" + pat + "&_include=CarePlan:goal", cat([]string{"find CarePlan"}, byID("Goal", 10)), 1, 10},
 		{"CarePlan", "patient=" + pat + "&_include=CarePlan:goal&_include:iterate=Goal:subject",
-			[]string{"find CarePlan", "find Goal", "find Patient"}, 1, 11},
+			cat([]string{"find CarePlan"}, byID("Goal", 10), byID("Patient", 1)), 1, 11},
 		{"CarePlan", "goal.lifecycle-status=active", []string{"find Goal", "find CarePlan"}, 3, 0},
 		{"Goal", "patient=" + pat + "&_revinclude=CarePlan:goal", []string{"find Goal", "find CarePlan"}, 10, 1},
 	}
@@ -184,17 +195,9 @@ func TestSearchRoundTrips(t *testing.T) {
 		{"Goal", "patient=" + pat + "&lifecycle-status=active", []bson.D{rawGoalByPatientStatus(corpusBoard, pat)}},
 		{"Goal", "target-date=le2024-06-30&lifecycle-status=active",
 			[]bson.D{rawGoalDueActive(corpusBoard, time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC))}},
-		{"Goal", "_id=" + goalID(10) + "," + goalID(12), []bson.D{rawSearchByIDs(corpusBoard, []string{goalID(10), goalID(12)})}},
-		{"CarePlan", "patient=" + pat + "&_include=CarePlan:goal", []bson.D{
-			rawCarePlanByPatient(corpusBoard, pat),
-			rawByIDs(corpusBoard, func() []string {
-				var ids []string
-				for i := 10; i < 20; i++ {
-					ids = append(ids, goalID(i))
-				}
-				return ids
-			}()),
-		}},
+		{"Goal", "_id=" + goalID(10) + "," + goalID(12), idFilters(s.ferret, rawSearchByIDs(corpusBoard, []string{goalID(10), goalID(12)}), goalID(10), goalID(12))},
+		{"CarePlan", "patient=" + pat + "&_include=CarePlan:goal", append([]bson.D{rawCarePlanByPatient(corpusBoard, pat)},
+			idFilters(s.ferret, rawByIDs(corpusBoard, patientGoals), patientGoals...)...)},
 	}
 	for _, tt := range filters {
 		t.Run("filter "+tt.typ+"?"+tt.params, func(t *testing.T) {
@@ -261,4 +264,26 @@ func TestBulkCorpusEqualsPut(t *testing.T) {
 			}
 		}
 	}
+}
+
+// patientGoals are the ids of the Goals of patientID(1) in the corpus.
+var patientGoals = func() []string {
+	var ids []string
+	for i := 10; i < 20; i++ {
+		ids = append(ids, goalID(i))
+	}
+	return ids
+}()
+
+// idFilters are the filters of a read of ids: on FerretDB one point
+// lookup {_id: id} each, otherwise the one query q.
+func idFilters(ferret bool, q bson.D, ids ...string) []bson.D {
+	if !ferret {
+		return []bson.D{q}
+	}
+	var out []bson.D
+	for _, id := range ids {
+		out = append(out, bson.D{{Key: "_id", Value: id}})
+	}
+	return out
 }
