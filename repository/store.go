@@ -235,8 +235,10 @@ func (s *Store) ensureCollections(ctx context.Context) error {
 // besides _id's; INDEXES.md says which queries each serves and the plan
 // expected. The search plans filter on deleted, board and pat by
 // equality, then on the clauses, and sort by _id: each index starts with
-// the equalities and ends with _id, so that MongoDB reads the page in
-// order without a SORT stage. Every search field but the sort keys (xo)
+// board and one equality and ends with _id, so that MongoDB reads the
+// page in order without a SORT stage (deleted, false but for tombstones,
+// is left to FETCH); a date index holds a range, and keeps a SORT stage.
+// Every search field but the sort keys (xo)
 // is an array, and MongoDB refuses to index a document with two arrays
 // in one compound index ("cannot index parallel arrays"): so each index
 // names at most one of pat, x.*, xl.*, xh.*, xn.*, m, and the other
