@@ -180,7 +180,7 @@ type auditEntity struct {
 
 // auditAction is the AuditEvent action of an interaction.
 var auditAction = map[string]string{
-	"create": "C", "update": "U", "delete": "D", "search-type": "E",
+	"create": "C", "update": "U", "patch": "U", "delete": "D", "search-type": "E",
 }
 
 // auditRecord describes the exchange on route r that ended with status:

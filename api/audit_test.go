@@ -91,6 +91,7 @@ func TestAuditEvents(t *testing.T) {
 		interaction, action, outcome, what, client, board, query string
 	}
 	reader := e.as("system/Goal.read", boardA, "client_id", "reader-1")
+	jsonPatch := []string{"Content-Type", "application/json-patch+json"}
 	tests := []struct {
 		name   string
 		env    *env
@@ -109,11 +110,14 @@ func TestAuditEvents(t *testing.T) {
 		{"search, values not recorded", e, "GET", "/Goal?_id=" + id + "&_lastUpdated=gt2020-01-01", "", nil, 200, want{"search-type", "E", "0", "", "test-client", boardA, "_id,_lastUpdated"}},
 		{"type history", e, "GET", "/Goal/_history", "", nil, 200, want{"history-type", "R", "0", "", "test-client", boardA, ""}},
 		{"system history", e, "GET", e.srv.URL + "/fhir/_history", "", nil, 200, want{"history-system", "R", "0", "", "test-client", boardA, ""}},
-		{"delete", e, "DELETE", "/Goal/" + id, "", nil, 200, want{"delete", "D", "0", "Goal/" + id + "/_history/3", "test-client", boardA, ""}},
+		{"patch", e, "PATCH", "/Goal/" + id, `[{"op":"replace","path":"/lifecycleStatus","value":"on-hold"}]`, jsonPatch, 200, want{"patch", "U", "0", "Goal/" + id + "/_history/3", "test-client", boardA, ""}},
+		{"delete", e, "DELETE", "/Goal/" + id, "", nil, 200, want{"delete", "D", "0", "Goal/" + id + "/_history/4", "test-client", boardA, ""}},
 		{"no token", e, "GET", "/Goal/" + id, "", []string{"Authorization", ""}, 401, want{"read", "R", "4", "Goal/" + id, "", "", ""}},
 		{"bad token", e, "GET", "/Goal/" + id, "", []string{"Authorization", "Bearer x.y.z"}, 401, want{"read", "R", "4", "Goal/" + id, "", "", ""}},
 		{"missing scope", reader, "POST", "/Goal", goalBody, nil, 403, want{"create", "C", "4", "", "reader-1", boardA, ""}},
 		{"cross-board read", e, "GET", "/Goal/" + otherID, "", nil, 404, want{"read", "R", "4", "Goal/" + otherID, "test-client", boardA, ""}},
+		{"cross-board patch", e, "PATCH", "/Goal/" + otherID, `[]`, jsonPatch, 404, want{"patch", "U", "4", "Goal/" + otherID, "test-client", boardA, ""}},
+		{"patch without the scope", reader, "PATCH", "/Goal/" + otherID, `[]`, jsonPatch, 403, want{"patch", "U", "4", "Goal/" + otherID, "reader-1", boardA, ""}},
 		{"cross-board update", e, "PUT", "/Goal/" + otherID, goalWithID(otherID, "active"), nil, 409, want{"update", "U", "4", "Goal/" + otherID, "test-client", boardA, ""}},
 		{"invalid body", e, "POST", "/Goal", `{"resourceType":"Goal"}`, nil, 400, want{"create", "C", "4", "", "test-client", boardA, ""}},
 	}

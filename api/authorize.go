@@ -98,6 +98,7 @@ var interactionScope = map[string]auth.Interaction{
 	"search-compartment": auth.Search,
 	"create":             auth.Create,
 	"update":             auth.Update,
+	"patch":              auth.Patch, // needs the update permission (auth.Interaction.Permission)
 	"delete":             auth.Delete,
 }
 

@@ -30,6 +30,9 @@ func (s *Server) capabilityStatement() map[string]any {
 		}
 	}
 	sort.Slice(typeInteractions, func(i, j int) bool { return typeInteractions[i]["code"] < typeInteractions[j]["code"] })
+	// Several routes may serve one interaction (search-type by GET and by
+	// POST _search; patch by id and, conditionally, by criteria).
+	typeInteractions = slices.CompactFunc(typeInteractions, func(a, b map[string]string) bool { return a["code"] == b["code"] })
 	var resources []map[string]any
 	for _, name := range fhir.TypeNames() {
 		resources = append(resources, map[string]any{

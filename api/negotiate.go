@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"mime"
 	"net/http"
 	"strconv"
@@ -77,6 +78,32 @@ func (s *Server) readBody(c echo.Context) ([]byte, error) {
 		return nil, fhir.Errorf(r4.IssueTypeNotSupported, "", "charset must be utf-8, not %q", cs).
 			WithStatus(http.StatusUnsupportedMediaType)
 	}
+	return s.readLimited(c)
+}
+
+// readPatch checks that the request carries a JSON Patch and reads it, at
+// most MaxBodyBytes of it. FHIRPath Patch (a Parameters resource sent as
+// FHIR JSON) is not supported.
+func (s *Server) readPatch(c echo.Context) ([]byte, error) {
+	ct := c.Request().Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || mt != fhir.JSONPatchType {
+		msg := fmt.Sprintf("Content-Type must be %s (JSON Patch, RFC 6902), not %q", fhir.JSONPatchType, ct)
+		if jsonTypes[mt] {
+			msg += "; FHIRPath Patch (a Parameters resource) is not supported, only JSON Patch is"
+		}
+		return nil, fhir.Errorf(r4.IssueTypeNotSupported, "", "%s", msg).WithStatus(http.StatusUnsupportedMediaType)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return nil, fhir.Errorf(r4.IssueTypeNotSupported, "", "charset must be utf-8, not %q", cs).
+			WithStatus(http.StatusUnsupportedMediaType)
+	}
+	return s.readLimited(c)
+}
+
+// readLimited reads the request body, at most MaxBodyBytes of it; an
+// empty body is a 400.
+func (s *Server) readLimited(c echo.Context) ([]byte, error) {
 	r := http.MaxBytesReader(c.Response(), c.Request().Body, s.cfg.MaxBodyBytes)
 	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(r); err != nil {

@@ -72,6 +72,31 @@ func (s *Server) update(c echo.Context) error {
 	return s.writeResult(c, http.StatusOK, rec, "updated")
 }
 
+// patch applies a JSON Patch (RFC 6902) to the current version and
+// answers like an update of an existing resource.
+func (s *Server) patch(c echo.Context) error {
+	typ, err := knownType(c)
+	if err != nil {
+		return err
+	}
+	if err := negotiate(c); err != nil {
+		return err
+	}
+	im, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	body, err := s.readPatch(c)
+	if err != nil {
+		return err
+	}
+	rec, err := s.resources.Patch(c.Request().Context(), typ, c.Param("id"), body, im)
+	if err != nil {
+		return err
+	}
+	return s.writeResult(c, http.StatusOK, rec, "patched")
+}
+
 func (s *Server) delete(c echo.Context) error {
 	typ, err := knownType(c)
 	if err != nil {

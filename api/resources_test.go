@@ -90,7 +90,7 @@ func TestBadRequests(t *testing.T) {
 		{"unknown type", "POST", "/Observation", `{"resourceType":"Observation"}`, nil, 404, ""},
 		{"unknown type read", "GET", "/Observation/1", "", nil, 404, ""},
 		{"unknown route", "GET", "/Goal/1/_history/1/x", "", nil, 404, ""},
-		{"method not allowed", "PATCH", "/Goal/" + id, goalBody, nil, 405, ""},
+		{"method not allowed", "PATCH", "/Goal/" + id + "/_history", goalBody, nil, 405, ""},
 		{"wrong content type", "POST", "/Goal", goalBody, []string{"Content-Type", "application/xml"}, 415, ""},
 		{"form content type", "POST", "/Goal", goalBody, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, ""},
 		{"bad charset", "POST", "/Goal", goalBody, []string{"Content-Type", "application/fhir+json; charset=latin1"}, 415, ""},

@@ -97,6 +97,7 @@ func routes() []route {
 		{Method: http.MethodGet, Path: "/fhir/:type/_history", Interaction: "history-type", Level: "type", handler: (*Server).historyType},
 		{Method: http.MethodGet, Path: "/fhir/:type/:id", Interaction: "read", Level: "instance", handler: (*Server).read},
 		{Method: http.MethodPut, Path: "/fhir/:type/:id", Interaction: "update", Level: "instance", handler: (*Server).update},
+		{Method: http.MethodPatch, Path: "/fhir/:type/:id", Interaction: "patch", Level: "instance", handler: (*Server).patch},
 		{Method: http.MethodDelete, Path: "/fhir/:type/:id", Interaction: "delete", Level: "instance", handler: (*Server).delete},
 		{Method: http.MethodGet, Path: "/fhir/:type/:id/_history", Interaction: "history-instance", Level: "instance", handler: (*Server).historyInstance},
 		{Method: http.MethodGet, Path: "/fhir/:type/:id/_history/:vid", Interaction: "vread", Level: "instance", handler: (*Server).vread},
