@@ -43,6 +43,8 @@ func TestPatchApply(t *testing.T) {
 		{name: "escaped pointer", patch: `[{"op":"add","path":"/a~1b~0c","value":1}]`, want: []string{`"a/b~c":1`}},
 		{name: "unknown members ignored", patch: `[{"op":"remove","path":"/target","comment":"why","value":1}]`, gone: []string{`"target"`}},
 
+		// The library reads a missing member as null; documented in the README.
+		{name: "test of null at an absent path passes", patch: `[{"op":"test","path":"/note","value":null}]`, want: []string{patchDoc}},
 		{name: "test fails, index named", patch: `[{"op":"replace","path":"/lifecycleStatus","value":"completed"},{"op":"test","path":"/subject/reference","value":"Patient/p2"}]`,
 			status: 422, msg: `patch operation 1 (test "/subject/reference") failed: the value at "/subject/reference" is not the one given`},
 		{name: "test of absent path", patch: `[{"op":"test","path":"/note","value":"x"}]`, status: 422, msg: "patch operation 0 (test"},
