@@ -246,6 +246,14 @@ func auditedEntity(c echo.Context, r route) (auditEntity, bool) {
 		typ = ""
 	}
 	id := c.Param("id")
+	if id == "" && typ != "" {
+		// A create or conditional write names its resource in Location.
+		if _, rest, ok := strings.Cut(c.Response().Header().Get("Location"), "/"+typ+"/"); ok {
+			if rid, _, _ := strings.Cut(rest, "/"); fhir.ValidID(rid) {
+				id = rid
+			}
+		}
+	}
 	switch {
 	case typ != "" && id != "" && fhir.ValidID(id):
 		ref := typ + "/" + id

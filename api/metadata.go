@@ -22,7 +22,7 @@ func (s *Server) capabilityStatement() map[string]any {
 	var typeInteractions, systemInteractions []map[string]string
 	for _, r := range routes() {
 		switch {
-		case r.Interaction == "" || r.Interaction == "capabilities" || r.Type != "" || r.Interaction == "search-compartment":
+		case r.Interaction == "" || r.Interaction == "capabilities" || r.Type != "" || r.Interaction == "search-compartment" || r.Conditional:
 		case r.Level == "system":
 			systemInteractions = append(systemInteractions, map[string]string{"code": r.Interaction})
 		default:
@@ -30,6 +30,10 @@ func (s *Server) capabilityStatement() map[string]any {
 		}
 	}
 	sort.Slice(typeInteractions, func(i, j int) bool { return typeInteractions[i]["code"] < typeInteractions[j]["code"] })
+	conditionalDelete := "single"
+	if s.cfg.ConditionalDeleteMax > 1 {
+		conditionalDelete = "multiple"
+	}
 	var resources []map[string]any
 	for _, name := range fhir.TypeNames() {
 		resources = append(resources, map[string]any{
@@ -39,10 +43,10 @@ func (s *Server) capabilityStatement() map[string]any {
 			"versioning":        "versioned-update",
 			"readHistory":       true,
 			"updateCreate":      true,
-			"conditionalCreate": false,
+			"conditionalCreate": true,
 			"conditionalRead":   "full-support",
-			"conditionalUpdate": false,
-			"conditionalDelete": "not-supported",
+			"conditionalUpdate": true,
+			"conditionalDelete": conditionalDelete,
 			"searchParam":       capabilitySearchParams(name),
 			"searchInclude":     searchIncludes(name),
 			"searchRevInclude":  searchRevIncludes(name),

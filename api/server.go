@@ -51,6 +51,10 @@ type Config struct {
 	// (0: DefaultRateBurst).
 	RateLimit float64
 	RateBurst int
+	// ConditionalDeleteMax is how many resources one conditional delete
+	// may delete; 0 or 1: a single one (412 when the criteria match
+	// more), as the CapabilityStatement's conditionalDelete says.
+	ConditionalDeleteMax int
 }
 
 // Server is matcare's HTTP handler.
@@ -77,8 +81,11 @@ type route struct {
 	// Interaction is the R4 interaction code ("" for non-FHIR routes).
 	Interaction string
 	// Level is "instance", "type" or "system" for FHIR interactions.
-	Level   string
-	handler func(*Server, echo.Context) error
+	Level string
+	// Conditional routes run an instance interaction on the resource
+	// their search criteria select (R4 conditional update and delete).
+	Conditional bool
+	handler     func(*Server, echo.Context) error
 }
 
 // routes lists every route matcare serves. It is a function because the
@@ -94,6 +101,8 @@ func routes() []route {
 		{Method: http.MethodGet, Path: "/fhir/:type", Interaction: "search-type", Level: "type", handler: (*Server).search},
 		{Method: http.MethodPost, Path: "/fhir/:type", Interaction: "create", Level: "type", handler: (*Server).create},
 		{Method: http.MethodPost, Path: "/fhir/:type/_search", Interaction: "search-type", Level: "type", handler: (*Server).searchPost},
+		{Method: http.MethodPut, Path: "/fhir/:type", Interaction: "update", Level: "type", Conditional: true, handler: (*Server).conditionalUpdate},
+		{Method: http.MethodDelete, Path: "/fhir/:type", Interaction: "delete", Level: "type", Conditional: true, handler: (*Server).conditionalDelete},
 		{Method: http.MethodGet, Path: "/fhir/:type/_history", Interaction: "history-type", Level: "type", handler: (*Server).historyType},
 		{Method: http.MethodGet, Path: "/fhir/:type/:id", Interaction: "read", Level: "instance", handler: (*Server).read},
 		{Method: http.MethodPut, Path: "/fhir/:type/:id", Interaction: "update", Level: "instance", handler: (*Server).update},

@@ -164,6 +164,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // transactions.
 func (s *Store) Transactions() bool { return s.transactions }
 
+// StaleAfter is the age after which an interrupted write is repaired by
+// others.
+func (s *Store) StaleAfter() time.Duration { return s.opts.StaleAfter }
+
 // Database is the database name.
 func (s *Store) Database() string { return s.db.Name() }
 
@@ -187,7 +191,7 @@ func (s *Store) ensureCollections(ctx context.Context) error {
 	for _, n := range existing {
 		have[n] = true
 	}
-	for _, name := range []string{repairCollection, auditCollection} {
+	for _, name := range []string{repairCollection, auditCollection, claimCollection} {
 		if have[name] {
 			continue
 		}

@@ -135,11 +135,26 @@ type Store interface {
 	// Search returns one page of current, non-deleted matches of q, with
 	// what q includes, all within q.Tenancy.
 	Search(ctx context.Context, q SearchQuery) (SearchResult, error)
+	// CurrentClaim returns the latest generation of the conditional
+	// create claim key (Gen 0 if it was never claimed).
+	CurrentClaim(ctx context.Context, key string) (Claim, error)
+	// TakeClaim records generation c.Gen of c.Key, held by resource c.ID;
+	// ErrVersionConflict if that generation is already taken.
+	TakeClaim(ctx context.Context, c Claim) error
 	// AppendAudit durably stores one audit record; records are never
 	// changed or removed.
 	AppendAudit(ctx context.Context, rec AuditRecord) error
 	// Audit returns one audit record; ErrNotFound if there is none.
 	Audit(ctx context.Context, id string) (AuditRecord, error)
+}
+
+// Claim is one generation of a conditional create's claim on its
+// normalised criteria: the resource that holds them. See Conditional.
+type Claim struct {
+	Key string
+	Gen int
+	ID  string    // the holding resource
+	At  time.Time // when the claim was taken
 }
 
 // Resources implements the interactions on every served type.
@@ -149,11 +164,19 @@ type Resources struct {
 	// retry bounds how long an update without If-Match keeps retrying
 	// after losing a race for the next version.
 	retry time.Duration
+	// staleAfter is the age after which a conditional create's claim
+	// whose resource never appeared is spent: the store's StaleAfter,
+	// after which it repairs interrupted writes.
+	staleAfter time.Duration
 }
 
 // New returns Resources that keep their data in store.
 func New(store Store) *Resources {
-	return &Resources{store: store, now: time.Now, retry: 10 * time.Second}
+	r := &Resources{store: store, now: time.Now, retry: 10 * time.Second, staleAfter: 30 * time.Second}
+	if st, ok := store.(interface{ StaleAfter() time.Duration }); ok {
+		r.staleAfter = st.StaleAfter()
+	}
+	return r
 }
 
 // newID returns a server-assigned id: 26 base32 characters, 128 random bits.

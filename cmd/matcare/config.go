@@ -63,6 +63,9 @@ type config struct {
 	rateLimit float64
 	// rateBurst is the burst per client; 0 = the API's default.
 	rateBurst int
+	// conditionalDeleteMax is how many resources one conditional delete
+	// may delete (MATCARE_CONDITIONAL_DELETE_MAX; default 1).
+	conditionalDeleteMax int
 }
 
 // keysDir is where the development key lives: <MATCARE_DATA_DIR>/keys,
@@ -288,6 +291,13 @@ func authFrom(getenv func(string) string, cfg *config) error {
 			return fmt.Errorf("MATCARE_RATE_BURST=%q: want a whole number of requests from 1 to 1000000", v)
 		}
 		cfg.rateBurst = n
+	}
+	if v := strings.TrimSpace(getenv("MATCARE_CONDITIONAL_DELETE_MAX")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return fmt.Errorf("MATCARE_CONDITIONAL_DELETE_MAX=%q: want a whole number from 1 (a conditional delete deletes one resource) to 100", v)
+		}
+		cfg.conditionalDeleteMax = n
 	}
 	return nil
 }
