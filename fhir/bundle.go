@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -383,6 +384,9 @@ func parseRequestURL(raw, base string) (RequestURL, *Error) {
 		if err != nil || v == "" {
 			return bad(r4.IssueTypeValue, "request.url %q is not a FHIR URL (empty or invalid path segment)", raw)
 		}
+		if isOperation(v) && !operationName.MatchString(v) {
+			return bad(r4.IssueTypeValue, "request.url %q: %q is not an operation name", raw, v)
+		}
 		segs[i] = v
 	}
 	first := segs[0]
@@ -441,7 +445,12 @@ func parseRequestURL(raw, base string) (RequestURL, *Error) {
 	return bad(r4.IssueTypeValue, "request.url %q is not a FHIR URL", raw)
 }
 
-func isOperation(seg string) bool { return len(seg) > 1 && seg[0] == '$' }
+// operationName is $ and an OperationDefinition.code.
+var operationName = regexp.MustCompile(`^\$[A-Za-z0-9][A-Za-z0-9_\-.]*$`)
+
+// isOperation reports whether seg names an operation; a malformed name
+// starting with '$' is reported by parseRequestURL.
+func isOperation(seg string) bool { return len(seg) > 0 && seg[0] == '$' }
 
 // checkMethodURL checks that the url is one the method can have.
 func checkMethodURL(method string, u RequestURL) *Error {

@@ -127,6 +127,8 @@ var entryTests = []struct {
 	{"compartment search", `{"request":{"method":"GET","url":"Patient/1/Goal"}}`, r4.IssueTypeNotSupported, ".request.url"},
 	{"_search", `{"request":{"method":"GET","url":"Patient/_search?name=x"}}`, r4.IssueTypeNotSupported, ".request.url"},
 	{"after an operation", `{"request":{"method":"GET","url":"Patient/1/$everything/x"}}`, r4.IssueTypeValue, ".request.url"},
+	{"bad operation name", `{"request":{"method":"GET","url":"Patient/$a%2Fb"}}`, r4.IssueTypeValue, ".request.url"},
+	{"bare $", `{"request":{"method":"GET","url":"$"}}`, r4.IssueTypeValue, ".request.url"},
 	{"after a system operation", `{"request":{"method":"GET","url":"$meta/x"}}`, r4.IssueTypeValue, ".request.url"},
 	{"after _history", `{"request":{"method":"GET","url":"_history/1"}}`, r4.IssueTypeValue, ".request.url"},
 	{"too long", `{"request":{"method":"GET","url":"Patient/1/_history/2/x"}}`, r4.IssueTypeValue, ".request.url"},
