@@ -511,13 +511,23 @@ func checkEntryBody(e *Entry, res map[string]json.RawMessage, expr string) *Erro
 		return entryError(r4.IssueTypeInvalid, expr+".resource.resourceType",
 			"the resource is a %s but the request url is for %s", e.ResourceType, u.Type)
 	}
+	var id string
+	if err := jsonString(res, "id", &id); err != nil {
+		return entryError(r4.IssueTypeStructure, expr+".resource.id", "id must be a string")
+	}
 	if m == http.MethodPut && u.ID != "" {
-		var id string
-		if err := jsonString(res, "id", &id); err != nil || id == "" {
+		if id == "" {
 			return entryError(r4.IssueTypeRequired, expr+".resource.id", "the resource must have an id equal to the id in the request url (%s)", u.ID)
 		}
 		if id != u.ID {
 			return entryError(r4.IssueTypeInvalid, expr+".resource.id", "the id in the resource (%s) does not match the id in the request url (%s)", id, u.ID)
+		}
+	}
+	// Bundle.entry.fullUrl: "The fullUrl SHALL NOT disagree with the id
+	// in the resource".
+	if f := restfulURL.FindStringSubmatch(e.FullURL); f != nil && f[1] != "" {
+		if f[2] != e.ResourceType || id != "" && f[3] != id {
+			return entryError(r4.IssueTypeInvalid, expr+".fullUrl", "fullUrl %s disagrees with the resource, a %s with id %q", e.FullURL, e.ResourceType, id)
 		}
 	}
 	return nil
@@ -558,36 +568,45 @@ func patchDocument(typ string, res map[string]json.RawMessage, expr string) (jso
 	return doc, nil
 }
 
-// checkIdentities finds, in a transaction, entries with the same fullUrl
-// and entries that write the same resource, and sets Err on the later one.
+// checkIdentities finds, in a transaction, two entries with the same
+// identity, and sets Err on the later one. An entry's identities are its
+// fullUrl (in canonical form, see Ref.String) and, for DELETE, PUT and
+// PATCH, the resource it writes (see writeKey): two entries with the same
+// fullUrl, two writes of one resource, or a write of the resource another
+// entry (a POST, say) claims by its fullUrl, are all one resource
+// appearing twice.
 func checkIdentities(entries []Entry, base string) {
-	fullURLs := map[string]int{}
-	writes := map[string]int{}
+	seen := map[string]int{} // identity → entry index
 	for i := range entries {
 		e := &entries[i]
 		if e.Err != nil {
 			continue
 		}
 		expr := "Bundle.entry[" + itoa(i) + "]"
+		fk := ""
 		if e.FullURL != "" {
-			key := e.FullURL
+			fk = e.FullURL
 			if r, err := ParseReference(e.FullURL, base); err == nil {
-				key = r.String()
+				fk = r.String()
 			}
-			if j, dup := fullURLs[key]; dup {
+			if j, dup := seen[fk]; dup {
 				e.Err = entryError(r4.IssueTypeInvalid, expr+".fullUrl",
-					"fullUrl %s is also the fullUrl of entry %d; a resource can only appear in a transaction once", e.FullURL, j)
+					"entry %d is also %s; a resource can only appear in a transaction once", j, e.FullURL)
 				continue
 			}
-			fullURLs[key] = i
 		}
-		if key := writeKey(e.Request); key != "" {
-			if j, dup := writes[key]; dup {
+		wk := writeKey(e.Request)
+		if wk != "" && wk != fk {
+			if j, dup := seen[wk]; dup {
 				e.Err = entryError(r4.IssueTypeInvalid, expr+".request.url",
-					"entry %d also writes %s; a transaction may change a resource only once", j, key)
+					"entry %d is also %s; a transaction may change a resource only once", j, wk)
 				continue
 			}
-			writes[key] = i
+		}
+		for _, k := range []string{fk, wk} {
+			if k != "" {
+				seen[k] = i
+			}
 		}
 	}
 }

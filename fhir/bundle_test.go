@@ -177,6 +177,9 @@ var entryTests = []struct {
 	{"fullUrl bad oid", `{"fullUrl":"urn:oid:1.02","resource":` + patient + `,"request":{"method":"POST","url":"Patient"}}`, r4.IssueTypeValue, ".fullUrl"},
 	{"fullUrl version specific", `{"fullUrl":"http://example.org/fhir/Patient/1/_history/1","resource":` + patient1 + `,"request":{"method":"PUT","url":"Patient/1"}}`, r4.IssueTypeValue, ".fullUrl"},
 	{"external fullUrl version specific", `{"fullUrl":"http://other.org/Patient/1/_history/1","resource":` + patient1 + `,"request":{"method":"PUT","url":"Patient/1"}}`, r4.IssueTypeValue, ".fullUrl"},
+	{"fullUrl of another type", `{"fullUrl":"http://example.org/fhir/Goal/1","resource":` + patient1 + `,"request":{"method":"PUT","url":"Patient/1"}}`, r4.IssueTypeInvalid, ".fullUrl"},
+	{"fullUrl of another id", `{"fullUrl":"http://other.org/fhir/Patient/2","resource":` + patient1 + `,"request":{"method":"POST","url":"Patient"}}`, r4.IssueTypeInvalid, ".fullUrl"},
+	{"resource id not a string", `{"resource":{"resourceType":"Patient","id":1},"request":{"method":"POST","url":"Patient"}}`, r4.IssueTypeStructure, ".resource.id"},
 	{"fullUrl on this server but not a resource", `{"fullUrl":"http://example.org/fhir/x","resource":` + patient + `,"request":{"method":"POST","url":"Patient"}}`, r4.IssueTypeValue, ".fullUrl"},
 }
 
@@ -245,6 +248,10 @@ func TestParseBundleTransactionIdentities(t *testing.T) {
 		{"different conditionals", []string{put("", "Patient?identifier=a", patient), req("DELETE", "Patient?identifier=b")}, nil},
 		{"same id, other type", []string{req("DELETE", "Goal/1"), put("", "Patient/1", patient1)}, nil},
 		{"reads do not write", []string{req("GET", "Patient/1"), req("HEAD", "Patient/1"), put("", "Patient/1", patient1)}, nil},
+		{"POST claims the id a PUT writes", []string{post("http://example.org/fhir/Patient/1"), put("", "Patient/1", patient1)}, []string{"Bundle.entry[1].request.url"}},
+		{"DELETE of a POST's fullUrl", []string{req("DELETE", "Patient/1"), post("https://example.org/fhir/Patient/1")}, []string{"Bundle.entry[1].fullUrl"}},
+		{"PUT with its own fullUrl", []string{put("http://example.org/fhir/Patient/1", "Patient/1", patient1), put("http://example.org/fhir/Patient/2", "Patient/2", `{"resourceType":"Patient","id":"2"}`)}, nil},
+		{"external fullUrl and local PUT", []string{put("http://other.org/fhir/Patient/1", "Patient/1", patient1), req("DELETE", "Patient/2")}, nil},
 		{"every problem", []string{post(uuidA), req("GET", "patient"), post(uuidA), req("DELETE", "Patient/1"), req("DELETE", "Patient/1")},
 			[]string{"Bundle.entry[1].request.url", "Bundle.entry[2].fullUrl", "Bundle.entry[4].request.url"}},
 	}

@@ -96,9 +96,9 @@ var (
 	oidURN      = regexp.MustCompile(`^(?i)urn:oid:[0-2](\.(0|[1-9][0-9]*))+$`)
 	typePattern = regexp.MustCompile(`^[A-Z][A-Za-z]{0,63}$`)
 	schemeStart = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.\-]*:`)
-	// restfulURL is bundle.html's "RESTful URL regex" with its root as the
-	// first group.
-	restfulURL = regexp.MustCompile(`^((?:https?://(?:[A-Za-z0-9\-\\.:%$]*/)+)?)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?$`)
+	// restfulURL is bundle.html's "RESTful URL regex", its groups the
+	// root, the type and the id.
+	restfulURL = regexp.MustCompile(`^((?:https?://(?:[A-Za-z0-9\-\\.:%$]*/)+)?)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$`)
 )
 
 // ValidUUIDURN reports whether s is "urn:uuid:" and a UUID in RFC 4122's
