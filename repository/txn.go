@@ -403,23 +403,45 @@ func (s *Store) cleanupTxn(ctx context.Context, j journalDoc, deadline time.Time
 // forward) and undoes it. Repairers of one transaction take turns through
 // a repair token, as rollForward's do. Without a journal entry (the
 // transaction finished meanwhile) it does nothing, unless orphan names
-// an entry of it found without one, which it then settles alone.
+// an entry of it found without one (only a fault can leave one), which
+// it then settles alone, under a token of that entry: the journal entry
+// is deleted last, so nobody repairs the whole transaction any more.
 func (s *Store) repairTxn(ctx context.Context, txid string, orphan *txnEntry) error {
-	taken, err := s.takeRepairToken(ctx, "txn/"+txid)
+	var j journalDoc
+	readJournal := func() (bool, error) {
+		err := s.journal().FindOne(ctx, bson.D{{Key: "_id", Value: txid}}).Decode(&j)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return false, nil
+		}
+		if err != nil {
+			return false, s.storageErr("read journal", err)
+		}
+		return true, nil
+	}
+	found, err := readJournal()
+	if err != nil {
+		return err
+	}
+	key := "txn/" + txid
+	switch {
+	case !found && orphan == nil:
+		return nil
+	case !found:
+		key += "/" + orphan.String()
+	}
+	taken, err := s.takeRepairToken(ctx, key)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
-	var j journalDoc
-	err = s.journal().FindOne(ctx, bson.D{{Key: "_id", Value: txid}}).Decode(&j)
-	switch {
-	case errors.Is(err, mongo.ErrNoDocuments) && orphan != nil:
+	if found {
+		// It may have finished while the token was taken.
+		if found, err = readJournal(); err != nil || !found {
+			return err
+		}
+	} else {
 		j = journalDoc{ID: txid, Entries: []txnEntry{*orphan}}
-	case errors.Is(err, mongo.ErrNoDocuments):
-		return nil
-	case err != nil:
-		return s.storageErr("read journal", err)
 	}
 	committed, err := s.decide(ctx, txid, false)
 	if err != nil {
@@ -530,6 +552,9 @@ func (s *Store) consistently(ctx context.Context, rolled bool, read func() error
 			}
 		}
 		if s.now().After(deadline) {
+			if busy {
+				return fmt.Errorf("a committed transaction is still rolling forward: %w", service.ErrUnavailable)
+			}
 			return fmt.Errorf("transactions kept committing during the read: %w", service.ErrUnavailable)
 		}
 		if busy {
