@@ -28,6 +28,13 @@ type Record struct {
 	Body        []byte   // the resource's JSON, id and meta included; nil for a tombstone
 }
 
+// Write is one new version a Commit stores: Rec.Version must be Prev+1
+// (Prev 0: the resource does not exist).
+type Write struct {
+	Rec  Record
+	Prev int
+}
+
 // HistoryQuery selects history entries, newest first. Type "" means the
 // whole system; ID "" means every resource of Type.
 type HistoryQuery struct {
@@ -130,6 +137,13 @@ type Store interface {
 	// both or neither. It fails with ErrVersionConflict unless the
 	// current version is prev (0: the resource does not exist).
 	Put(ctx context.Context, rec Record, prev int) error
+	// Commit stores every write or none of them, atomically for every
+	// reader (Current, Version, History, Search): no reader ever sees
+	// some of the writes without the others, also if the process is
+	// killed at any point. It fails with ErrVersionConflict (wrapped,
+	// naming the resource) when a write's Prev is no longer the current
+	// version. A resource may be written at most once per Commit.
+	Commit(ctx context.Context, writes []Write) error
 	// History returns entries in history order.
 	History(ctx context.Context, q HistoryQuery) ([]Record, error)
 	// Search returns one page of current, non-deleted matches of q, with
