@@ -108,8 +108,9 @@ type RequestURL struct {
 	Absolute bool
 }
 
-// Conditional reports whether u is the conditional form of an update,
-// patch or delete: a type and a search instead of an id.
+// Conditional reports whether u is [type]?query: a search of a type,
+// which for PUT, PATCH and DELETE is the conditional form (a search
+// instead of an id) and for GET and HEAD a search.
 func (u RequestURL) Conditional() bool {
 	return u.Type != "" && u.ID == "" && !u.History && u.Operation == "" && len(u.Query) > 0
 }

@@ -199,3 +199,46 @@ func tooDeep(raw []byte) bool {
 	}
 	return false
 }
+
+// FuzzRequestURL checks request url parsing on its own: a rejection is a
+// 400 *Error; an accepted url written back with String parses the same,
+// and a url accepted for PUT, PATCH or DELETE names one resource: an id
+// or a search.
+func FuzzRequestURL(f *testing.F) {
+	for _, u := range []string{"Patient", "Patient/1", "/Patient/1/_history/2", "Patient?identifier=a|b&name:exact=x",
+		"http://example.org/fhir/Patient/1", "HTTPS://EXAMPLE.ORG/fhir/Goal?x=1", "_history", "$meta", "Patient/$everything",
+		"Patient/1/$everything?_count=1", "?_type=Patient", "Patient/1/Goal", "Patient/%41", "Patient/1#x", "urn:uuid:x"} {
+		for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+			f.Add(m, u)
+		}
+	}
+	f.Fuzz(func(t *testing.T, method, raw string) {
+		u, err := parseRequestURL(raw, testBase)
+		if err == nil {
+			err = checkMethodURL(method, u)
+		}
+		if err != nil {
+			if err.HTTPStatus() != 400 || len(err.Issues) != 1 {
+				t.Fatalf("%s %q: %v", method, raw, err)
+			}
+			return
+		}
+		again, err := parseRequestURL(u.String(), testBase)
+		if err != nil {
+			t.Fatalf("%q written as %q: %v", raw, u.String(), err)
+		}
+		again.Raw, again.Absolute = u.Raw, u.Absolute
+		if len(again.Query) == 0 && len(u.Query) == 0 {
+			again.Query = u.Query
+		}
+		if diff := cmp.Diff(u, again); diff != "" {
+			t.Fatalf("%q written as %q parses differently (-first +again):\n%s", raw, u.String(), diff)
+		}
+		switch method {
+		case "PUT", "PATCH", "DELETE":
+			if (u.ID != "") == u.Conditional() || u.Operation != "" || u.History || u.VersionID != "" {
+				t.Fatalf("%s %q accepted: %+v", method, raw, u)
+			}
+		}
+	})
+}
