@@ -23,6 +23,10 @@ func (s *Server) capabilityStatement() map[string]any {
 	for _, r := range routes() {
 		switch {
 		case r.Interaction == "" || r.Interaction == "capabilities" || r.Type != "" || r.Interaction == "search-compartment" || r.Conditional:
+		case r.Interaction == "transaction":
+			if r.Path == "/fhir" {
+				systemInteractions = append(systemInteractions, map[string]string{"code": "transaction"}, map[string]string{"code": "batch"})
+			}
 		case r.Level == "system":
 			systemInteractions = append(systemInteractions, map[string]string{"code": r.Interaction})
 		default:

@@ -200,7 +200,7 @@ func (s *Resources) ConditionalCreate(ctx context.Context, typ string, body []by
 		return Record{}, false, fhir.Errorf(r4.IssueTypeInvalid, "", "the %s does not match its own If-None-Exist criteria, so a repeated request would create it again", typ)
 	}
 	found := func(rec Record) (Record, bool, error) { return rec, false, nil }
-	rec, created, err = s.claimed(ctx, a, typ, board, q, query, found, func(id string) (Record, bool, error) {
+	rec, created, err = s.claimed(ctx, a, typ, q, query, "", found, func(id string) (Record, bool, error) {
 		rec, err := newRecord(id)
 		if err != nil {
 			return Record{}, false, err
@@ -215,53 +215,23 @@ func (s *Resources) ConditionalCreate(ctx context.Context, typ string, body []by
 
 // claimed runs a conditional write: with one match it runs found on it,
 // with several it fails, and otherwise it takes the criteria's claim for
-// a new id and runs create with it. Losing the claim to another writer
-// runs found on that writer's resource once it exists.
-func (s *Resources) claimed(ctx context.Context, a Access, typ, board string, q url.Values, query *search.Query,
+// the id want (a new one if "") and runs create with it. Losing the claim
+// to another writer runs found on that writer's resource once it exists.
+func (s *Resources) claimed(ctx context.Context, a Access, typ string, q url.Values, query *search.Query, want string,
 	found func(Record) (Record, bool, error), create func(id string) (Record, bool, error)) (Record, bool, error) {
-	key := ClaimKey(typ, board, q)
 	deadline := s.now().Add(s.retry)
 	backoff := time.Millisecond
 	for {
-		ms, err := s.matches(ctx, a, query, 1)
-		if err != nil {
+		match, id, err := s.claimRound(ctx, a, typ, q, query, want, nil)
+		switch {
+		case err == nil && match != nil:
+			return found(*match)
+		case err == nil:
+			return create(id)
+		case !errors.Is(err, errClaimBusy):
 			return Record{}, false, err
-		}
-		switch len(ms) {
-		case 0:
-		case 1:
-			return found(ms[0])
-		default:
-			return Record{}, false, errSeveral(typ, len(ms), 1)
-		}
-		c, err := s.store.CurrentClaim(ctx, key)
-		if err != nil {
-			return Record{}, false, err
-		}
-		next := true // the claim is spent or absent: take the next generation
-		if c.Gen > 0 {
-			rec, held, err := s.holds(ctx, a, typ, c, query)
-			switch {
-			case err != nil:
-				return Record{}, false, err
-			case held && rec.ID != "":
-				return found(rec)
-			case held:
-				next = false // its writer is still at work: wait
-			}
-		}
-		if next {
-			id := newID()
-			err := s.store.TakeClaim(ctx, Claim{Key: key, Gen: c.Gen + 1, ID: id, At: s.now().UTC()})
-			if err == nil {
-				return create(id)
-			}
-			if !errors.Is(err, ErrVersionConflict) {
-				return Record{}, false, err
-			}
-		}
-		if s.now().After(deadline) {
-			return Record{}, false, fmt.Errorf("conditional %s: %w", typ, ErrVersionConflict)
+		case s.now().After(deadline):
+			return Record{}, false, fmt.Errorf("conditional %s: %w: %w", typ, ErrVersionConflict, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -271,6 +241,63 @@ func (s *Resources) claimed(ctx context.Context, a Access, typ, board string, q 
 		backoff = min(backoff*2, 50*time.Millisecond)
 	}
 }
+
+// claimRound is one round of a conditional write: the one match if
+// there is one (several fail), or the id a new resource gets (want, or a
+// new one if ""), under the criteria's claim. A claim held by a writer
+// that has not written yet is errClaimBusy: wait and try again. mine, if
+// not nil, keeps the claims taken, and a claim in it is reused.
+func (s *Resources) claimRound(ctx context.Context, a Access, typ string, q url.Values, query *search.Query, want string, mine map[string]string) (*Record, string, error) {
+	ms, err := s.matches(ctx, a, query, 1)
+	if err != nil {
+		return nil, "", err
+	}
+	switch len(ms) {
+	case 0:
+	case 1:
+		return &ms[0], "", nil
+	default:
+		return nil, "", errSeveral(typ, len(ms), 1)
+	}
+	key := ClaimKey(typ, a.ownBoard(typ), q)
+	if id, ok := mine[key]; ok {
+		return nil, id, nil
+	}
+	c, err := s.store.CurrentClaim(ctx, key)
+	if err != nil {
+		return nil, "", err
+	}
+	if c.Gen > 0 {
+		rec, held, err := s.holds(ctx, a, typ, c, query)
+		switch {
+		case err != nil:
+			return nil, "", err
+		case held && rec.ID != "":
+			return &rec, "", nil
+		case held:
+			return nil, "", errClaimBusy
+		}
+	}
+	id := want
+	if id == "" {
+		id = newID()
+	}
+	err = s.store.TakeClaim(ctx, Claim{Key: key, Gen: c.Gen + 1, ID: id, At: s.now().UTC()})
+	if errors.Is(err, ErrVersionConflict) {
+		return nil, "", errClaimBusy
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if mine != nil {
+		mine[key] = id
+	}
+	return nil, id, nil
+}
+
+// errClaimBusy: another writer holds the claim of a conditional create
+// and has not written its resource yet; wait and try again.
+var errClaimBusy = errors.New("another request is creating the resource these criteria describe")
 
 // holds reports whether claim c still holds: its resource exists and
 // matches query (rec is that resource), or has not been written yet by
@@ -343,9 +370,6 @@ func (s *Resources) ConditionalUpdate(ctx context.Context, typ string, body []by
 		if ifMatch != nil {
 			return Record{}, false, fmt.Errorf("%s: the criteria match nothing: %w", typ, ErrPrecondition)
 		}
-		if res.ID != "" {
-			id = res.ID
-		}
 		return s.update(ctx, a, typ, id, res, nil)
 	}
 	// The body is checked against the criteria only when it may be
@@ -372,7 +396,7 @@ func (s *Resources) ConditionalUpdate(ctx context.Context, typ string, body []by
 			return Record{}, false, fhir.Errorf(r4.IssueTypeInvalid, "", "the %s does not match the criteria it is written with, so a repeated request would create it again", typ)
 		}
 	}
-	return s.claimed(ctx, a, typ, a.ownBoard(typ), q, query, found, create)
+	return s.claimed(ctx, a, typ, q, query, res.ID, found, create)
 }
 
 // ConditionalDelete deletes the resources criteria match (R4 conditional
