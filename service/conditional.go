@@ -402,7 +402,7 @@ func (s *Resources) ConditionalUpdate(ctx context.Context, typ string, body []by
 // ConditionalDelete deletes the resources criteria match (R4 conditional
 // delete): none is success with nothing deleted; one is deleted; several
 // fail with ErrPrecondition unless limit > 1 allows deleting up to limit
-// of them. It returns the tombstones.
+// of them, as one all-or-nothing commit. It returns the tombstones.
 func (s *Resources) ConditionalDelete(ctx context.Context, typ string, q url.Values, limit int) ([]Record, error) {
 	a, err := access(ctx)
 	if err != nil {
@@ -426,15 +426,48 @@ func (s *Resources) ConditionalDelete(ctx context.Context, typ string, q url.Val
 	if len(found) > limit || len(found) > 1 && limit == 1 {
 		return nil, errSeveral(typ, len(found), limit)
 	}
-	var out []Record
-	for _, m := range found {
-		rec, done, err := s.Delete(ctx, typ, m.ID, nil)
-		if err != nil {
-			return out, err
+	if len(found) <= 1 {
+		var out []Record
+		for _, m := range found {
+			rec, done, err := s.Delete(ctx, typ, m.ID, nil)
+			if err != nil {
+				return nil, err
+			}
+			if done {
+				out = append(out, rec)
+			}
 		}
-		if done {
+		return out, nil
+	}
+	// Several: one all-or-nothing commit of their tombstones, prepared
+	// again if one of them changed meanwhile.
+	deadline := s.now().Add(s.retry)
+	for len(found) > 0 {
+		var writes []Write
+		var out []Record
+		now := s.timestamp()
+		for _, m := range found {
+			rec := Record{Type: typ, ID: m.ID, Version: m.Version + 1, Method: "DELETE", Deleted: true, LastUpdated: now,
+				Board: m.Board, Patients: m.Patients, Client: a.Client}
+			if rec.LastUpdated.Before(m.LastUpdated) {
+				rec.LastUpdated = m.LastUpdated
+			}
+			writes = append(writes, Write{Rec: rec, Prev: m.Version})
 			out = append(out, rec)
 		}
+		err := s.store.Commit(ctx, writes)
+		if err == nil {
+			return out, nil
+		}
+		if !errors.Is(err, ErrVersionConflict) || s.now().After(deadline) {
+			return nil, fmt.Errorf("conditional delete of %s: %w", typ, err)
+		}
+		if found, err = s.matches(ctx, a, query, limit); err != nil {
+			return nil, err
+		}
+		if len(found) > limit {
+			return nil, errSeveral(typ, len(found), limit)
+		}
 	}
-	return out, nil
+	return nil, nil
 }
