@@ -164,10 +164,14 @@ func (s *Server) auditEntry(c echo.Context, r service.TxResult) {
 	if r.Outcome == service.TxCreated {
 		status = http.StatusCreated
 	}
-	rec := s.newAudit(c, in, status, &auditEntity{
+	ent := &auditEntity{
 		What: map[string]any{"reference": ref},
 		Type: coding{System: entityTypeSystem, Code: "2", Display: "System Object"},
-	})
+	}
+	if rid := c.Response().Header().Get(echo.HeaderXRequestID); rid != "" {
+		ent.Detail = []map[string]any{{"type": "request-id", "valueString": rid}}
+	}
+	rec := s.newAudit(c, in, status, ent)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), auditTimeout)
 	defer cancel()
 	if err := s.resources.Audit(ctx, rec); err != nil {
@@ -229,6 +233,8 @@ func (s *Server) dispatch(c echo.Context, e fhir.Entry) map[string]any {
 		}
 	}
 	req.Header.Set("Accept", "application/fhir+json")
+	// The entry's AuditEvent carries the Bundle's request id.
+	req.Header.Set(echo.HeaderXRequestID, c.Response().Header().Get(echo.HeaderXRequestID))
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
 	}

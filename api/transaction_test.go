@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -283,4 +284,42 @@ func TestBundleLimitsAndScopes(t *testing.T) {
 	id := e.create(goalBody)
 	r = e.as(fullScope, boardB).do("POST", "", txBundle("transaction", txEntry("", "PUT", "Goal/"+id, goalWithID(id, "cancelled"))))
 	wantStatus(t, r, http.StatusConflict)
+}
+
+// TestBundleAudit: every entry of a transaction or batch is audited as
+// the single interaction would be, under the Bundle's request id, besides
+// the Bundle's own AuditEvent.
+func TestBundleAudit(t *testing.T) {
+	e := newEnv(t)
+	trail := newAuditTrail(t, e)
+	for _, tc := range []struct {
+		typ  string
+		want []string // subtypes of the AuditEvents, sorted
+	}{
+		{"transaction", []string{"create", "create", "read", "transaction"}},
+		{"batch", []string{"batch", "create", "create", "read"}},
+	} {
+		body := txBundle(tc.typ,
+			txEntry(uuidPatient, "POST", "Patient", patientWithMRN("audit-"+tc.typ, "A")),
+			txEntry("", "POST", "Goal", goalBody),
+			txEntry("", "GET", "Goal/absent", ""))
+		r := e.do("POST", "", body)
+		wantStatus(t, r, http.StatusOK)
+		rid := r.Header.Get("X-Request-ID")
+		evs := trail.byRequest(t, rid)
+		var got []string
+		for _, ev := range evs {
+			got = append(got, fmt.Sprint(path(ev, "subtype", 0, "code")))
+			if fmt.Sprint(path(ev, "subtype", 0, "code")) == "create" {
+				ref := fmt.Sprint(path(ev, "entity", 0, "what", "reference"))
+				if !strings.HasSuffix(ref, "/_history/1") || fmt.Sprint(path(ev, "action")) != "C" {
+					t.Errorf("%s: create audited as %v %s", tc.typ, path(ev, "action"), ref)
+				}
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: AuditEvents %v, want %v", tc.typ, got, tc.want)
+		}
+	}
 }
