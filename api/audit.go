@@ -180,13 +180,27 @@ type auditEntity struct {
 
 // auditAction is the AuditEvent action of an interaction.
 var auditAction = map[string]string{
-	"create": "C", "update": "U", "patch": "U", "delete": "D", "search-type": "E",
+	"create": "C", "update": "U", "delete": "D", "patch": "U", "search-type": "E", "transaction": "E", "batch": "E",
 }
 
 // auditRecord describes the exchange on route r that ended with status:
 // who (client, issuer, board, address), what (interaction, type, id,
 // version, query parameter names, never values), when and the outcome.
 func (s *Server) auditRecord(c echo.Context, r route, status int) service.AuditRecord {
+	in := r.Interaction
+	if v, ok := c.Get(keyInteraction).(string); ok {
+		in = v
+	}
+	var ent *auditEntity
+	if e, ok := auditedEntity(c, r); ok {
+		ent = &e
+	}
+	return s.newAudit(c, in, status, ent)
+}
+
+// newAudit is the audit record of interaction in on the exchange c, with
+// its outcome status and the entity it touched (nil: none).
+func (s *Server) newAudit(c echo.Context, in string, status int, ent *auditEntity) service.AuditRecord {
 	now := time.Now().UTC()
 	rec := service.AuditRecord{ID: service.NewAuditID(), Recorded: now.Truncate(time.Millisecond)}
 	p := principal(c)
@@ -199,7 +213,7 @@ func (s *Server) auditRecord(c echo.Context, r route, status int) service.AuditR
 			ext = []map[string]any{{"url": boardExtensionURL, "valueCoding": coding{System: fhir.BoardSystem, Code: p.Board, Display: fhir.Boards[p.Board]}}}
 		}
 	}
-	action := auditAction[r.Interaction]
+	action := auditAction[in]
 	if action == "" {
 		action = "R"
 	}
@@ -208,7 +222,7 @@ func (s *Server) auditRecord(c echo.Context, r route, status int) service.AuditR
 		ID:           rec.ID,
 		Meta:         map[string]any{"versionId": "1", "lastUpdated": rec.Recorded.Format(fhir.InstantFormat)},
 		Type:         coding{System: auditTypeSystem, Code: "rest", Display: "RESTful Operation"},
-		Subtype:      []coding{{System: restfulSystem, Code: r.Interaction}},
+		Subtype:      []coding{{System: restfulSystem, Code: in}},
 		Action:       action,
 		Recorded:     rec.Recorded.Format(fhir.InstantFormat),
 		Outcome:      auditOutcome(status),
@@ -226,8 +240,8 @@ func (s *Server) auditRecord(c echo.Context, r route, status int) service.AuditR
 	if rec.Board != "" {
 		ev.Meta["security"] = []coding{{System: fhir.BoardSystem, Code: rec.Board, Display: fhir.Boards[rec.Board]}}
 	}
-	if ent, ok := auditedEntity(c, r); ok {
-		ev.Entity = []auditEntity{ent}
+	if ent != nil {
+		ev.Entity = []auditEntity{*ent}
 	}
 	rec.Body, _ = json.Marshal(ev) // plain strings and maps always marshal
 	return rec
@@ -246,6 +260,14 @@ func auditedEntity(c echo.Context, r route) (auditEntity, bool) {
 		typ = ""
 	}
 	id := c.Param("id")
+	if id == "" && typ != "" {
+		// A create or conditional write names its resource in Location.
+		if _, rest, ok := strings.Cut(c.Response().Header().Get("Location"), "/"+typ+"/"); ok {
+			if rid, _, _ := strings.Cut(rest, "/"); fhir.ValidID(rid) {
+				id = rid
+			}
+		}
+	}
 	switch {
 	case typ != "" && id != "" && fhir.ValidID(id):
 		ref := typ + "/" + id

@@ -202,6 +202,9 @@ func (s *Server) guard(r route, h echo.HandlerFunc) echo.HandlerFunc {
 		}
 		var a service.Access
 		switch {
+		case r.PerEntry:
+			// Each entry is authorised as the route it stands for.
+			a = service.Access{Client: p.ClientID, Board: p.Board, National: p.Has(s.cfg.NationalScope), Admin: p.Has(s.cfg.AdminScope)}
 		case r.Type == auditType:
 			if !p.Has(s.cfg.AuditorScope) {
 				return errForbidden("reading AuditEvents needs the auditor scope %q", s.cfg.AuditorScope)

@@ -21,6 +21,7 @@ func outcomeFor(err error) (int, []fhir.Issue) {
 		mbe *http.MaxBytesError
 		he  *echo.HTTPError
 		ua  unauthorized
+		ee  *service.EntryError
 	)
 	one := func(status int, code r4.IssueType, msg string) (int, []fhir.Issue) {
 		sev := r4.IssueSeverityError
@@ -30,6 +31,8 @@ func outcomeFor(err error) (int, []fhir.Issue) {
 		return status, []fhir.Issue{{Severity: sev, Code: code, Diagnostics: msg}}
 	}
 	switch {
+	case errors.As(err, &ee):
+		return entryOutcome(ee)
 	case errors.As(err, &fe):
 		return fe.HTTPStatus(), fe.Issues
 	case errors.As(err, &ua):

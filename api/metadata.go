@@ -22,7 +22,11 @@ func (s *Server) capabilityStatement() map[string]any {
 	var typeInteractions, systemInteractions []map[string]string
 	for _, r := range routes() {
 		switch {
-		case r.Interaction == "" || r.Interaction == "capabilities" || r.Type != "" || r.Interaction == "search-compartment":
+		case r.Interaction == "" || r.Interaction == "capabilities" || r.Type != "" || r.Interaction == "search-compartment" || r.Conditional:
+		case r.Interaction == "transaction":
+			if r.Path == "/fhir" {
+				systemInteractions = append(systemInteractions, map[string]string{"code": "transaction"}, map[string]string{"code": "batch"})
+			}
 		case r.Level == "system":
 			systemInteractions = append(systemInteractions, map[string]string{"code": r.Interaction})
 		default:
@@ -33,6 +37,10 @@ func (s *Server) capabilityStatement() map[string]any {
 	// Several routes may serve one interaction (search-type by GET and by
 	// POST _search; patch by id and, conditionally, by criteria).
 	typeInteractions = slices.CompactFunc(typeInteractions, func(a, b map[string]string) bool { return a["code"] == b["code"] })
+	conditionalDelete := "single"
+	if s.cfg.ConditionalDeleteMax > 1 {
+		conditionalDelete = "multiple"
+	}
 	var resources []map[string]any
 	for _, name := range fhir.TypeNames() {
 		resources = append(resources, map[string]any{
@@ -42,10 +50,10 @@ func (s *Server) capabilityStatement() map[string]any {
 			"versioning":        "versioned-update",
 			"readHistory":       true,
 			"updateCreate":      true,
-			"conditionalCreate": false,
+			"conditionalCreate": true,
 			"conditionalRead":   "full-support",
-			"conditionalUpdate": false,
-			"conditionalDelete": "not-supported",
+			"conditionalUpdate": true,
+			"conditionalDelete": conditionalDelete,
 			"searchParam":       capabilitySearchParams(name),
 			"searchInclude":     searchIncludes(name),
 			"searchRevInclude":  searchRevIncludes(name),

@@ -39,6 +39,20 @@ func (s *Server) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if h := c.Request().Header.Values("If-None-Exist"); len(h) > 0 {
+		q, err := conditionalQuery(typ, h, "If-None-Exist")
+		if err != nil {
+			return err
+		}
+		rec, created, err := s.resources.ConditionalCreate(c.Request().Context(), typ, body, q)
+		if err != nil {
+			return err
+		}
+		if !created {
+			return s.writeResult(c, http.StatusOK, rec, "found existing")
+		}
+		return s.writeResult(c, http.StatusCreated, rec, "created")
+	}
 	rec, err := s.resources.Create(c.Request().Context(), typ, body)
 	if err != nil {
 		return err

@@ -51,6 +51,15 @@ type Config struct {
 	// (0: DefaultRateBurst).
 	RateLimit float64
 	RateBurst int
+	// BundleMaxBytes limits the body of a batch or transaction Bundle
+	// (413 beyond it; default DefaultBundleMaxBytes); BundleMaxEntries
+	// its entries (default DefaultBundleMaxEntries).
+	BundleMaxBytes   int64
+	BundleMaxEntries int
+	// ConditionalDeleteMax is how many resources one conditional delete
+	// may delete; 0 or 1: a single one (412 when the criteria match
+	// more), as the CapabilityStatement's conditionalDelete says.
+	ConditionalDeleteMax int
 }
 
 // Server is matcare's HTTP handler.
@@ -77,8 +86,14 @@ type route struct {
 	// Interaction is the R4 interaction code ("" for non-FHIR routes).
 	Interaction string
 	// Level is "instance", "type" or "system" for FHIR interactions.
-	Level   string
-	handler func(*Server, echo.Context) error
+	Level string
+	// PerEntry routes (batch and transaction Bundles) are authorised
+	// entry by entry by their handler, each as the route it stands for.
+	PerEntry bool
+	// Conditional routes run an instance interaction on the resource
+	// their search criteria select (R4 conditional update and delete).
+	Conditional bool
+	handler     func(*Server, echo.Context) error
 }
 
 // routes lists every route matcare serves. It is a function because the
@@ -90,10 +105,14 @@ func routes() []route {
 		{Method: http.MethodGet, Path: "/fhir/metadata", Interaction: "capabilities", Level: "system", Open: true, handler: (*Server).metadata},
 		{Method: http.MethodGet, Path: "/fhir/.well-known/smart-configuration", Open: true, handler: (*Server).smartConfiguration},
 		{Method: http.MethodGet, Path: "/fhir", Interaction: "search-system", Level: "system", handler: (*Server).searchSystem},
+		{Method: http.MethodPost, Path: "/fhir", Interaction: "transaction", Level: "system", PerEntry: true, handler: (*Server).bundle},
+		{Method: http.MethodPost, Path: "/fhir/", Interaction: "transaction", Level: "system", PerEntry: true, handler: (*Server).bundle},
 		{Method: http.MethodGet, Path: "/fhir/_history", Interaction: "history-system", Level: "system", handler: (*Server).historySystem},
 		{Method: http.MethodGet, Path: "/fhir/:type", Interaction: "search-type", Level: "type", handler: (*Server).search},
 		{Method: http.MethodPost, Path: "/fhir/:type", Interaction: "create", Level: "type", handler: (*Server).create},
 		{Method: http.MethodPost, Path: "/fhir/:type/_search", Interaction: "search-type", Level: "type", handler: (*Server).searchPost},
+		{Method: http.MethodPut, Path: "/fhir/:type", Interaction: "update", Level: "type", Conditional: true, handler: (*Server).conditionalUpdate},
+		{Method: http.MethodDelete, Path: "/fhir/:type", Interaction: "delete", Level: "type", Conditional: true, handler: (*Server).conditionalDelete},
 		{Method: http.MethodGet, Path: "/fhir/:type/_history", Interaction: "history-type", Level: "type", handler: (*Server).historyType},
 		{Method: http.MethodGet, Path: "/fhir/:type/:id", Interaction: "read", Level: "instance", handler: (*Server).read},
 		{Method: http.MethodPut, Path: "/fhir/:type/:id", Interaction: "update", Level: "instance", handler: (*Server).update},
@@ -130,6 +149,12 @@ func New(log *slog.Logger, resources *service.Resources, cfg Config) (*Server, e
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.BundleMaxBytes <= 0 {
+		cfg.BundleMaxBytes = DefaultBundleMaxBytes
+	}
+	if cfg.BundleMaxEntries <= 0 {
+		cfg.BundleMaxEntries = DefaultBundleMaxEntries
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"

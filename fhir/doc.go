@@ -12,4 +12,13 @@
 // types; the client's JSON is what matcare stores and returns, with only
 // the top-level "id" and the server-owned fields of "meta" rewritten.
 // GOTCHAS.md records the facts behind these rules.
+//
+// # Batches and transactions
+//
+// ParseBundle checks a batch or transaction Bundle entry by entry (R4
+// http.html §3.1.0.11) and keeps each entry's resource as the client's
+// bytes; Order gives a transaction's processing order. ParseReference
+// classifies a reference or fullUrl, and RewriteReferences replaces the
+// references of a resource (with the ids a transaction assigned, say)
+// without changing any other byte. None of this touches storage.
 package fhir

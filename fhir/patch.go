@@ -22,9 +22,6 @@ const MaxPatchOps = 1000
 // without limit (each copy of the root doubles it).
 const MaxPatchCopyBytes = 1 << 20
 
-// JSONPatchType is the media type of a JSON Patch document.
-const JSONPatchType = "application/json-patch+json"
-
 // Patch is a checked JSON Patch document (RFC 6902). The operations are
 // applied by github.com/evanphx/json-patch/v5; this type checks the
 // document strictly first and says which operation failed.

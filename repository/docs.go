@@ -25,6 +25,9 @@ type currentDoc struct {
 	By      string    `bson:"by,omitempty"`
 	Txn     string    `bson:"txn,omitempty"`
 	Body    string    `bson:"body,omitempty"`
+	// Pend marks a version a transaction is writing (see txn.go); the
+	// fields above stay the committed state until its roll forward.
+	Pend *pendMark `bson:"pend,omitempty"`
 
 	Index indexFields `bson:",inline"`
 

@@ -3,6 +3,7 @@ package repository
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -12,12 +13,25 @@ import (
 // tests can check repair. MATCARE_FAILPOINT="<step>" or "<step>@<n>"
 // (the n-th time the step is reached, default 1) makes the process exit
 // with status 86 right after that step, as abruptly as a SIGKILL: no
-// deferred function runs.
+// deferred function runs. The steps of a transaction (Commit without
+// server transactions, txn.go) that are taken once per write count each
+// write: "after-txn-claim@2" stops after the second claim.
 const (
 	afterClaim   = "after-claim"   // history entry inserted as pending
 	afterCurrent = "after-current" // current document replaced
 	afterCommit  = "after-commit"  // history entry marked committed
+
+	afterJournal     = "after-journal"     // transaction's journal entry inserted
+	afterTxnClaim    = "after-txn-claim"   // one write's history entry claimed
+	afterPend        = "after-pend"        // one current document marked pend (or placeholder inserted)
+	afterTxnCommit   = "after-txn-commit"  // outcome inserted as committed: the commit point
+	afterRollforward = "after-rollforward" // one current document replaced, its entry marked committed
+	afterTxnDone     = "after-txn-done"    // journal entry deleted
 )
+
+// failpointSteps are the steps a failpoint may name.
+var failpointSteps = []string{afterClaim, afterCurrent, afterCommit,
+	afterJournal, afterTxnClaim, afterPend, afterTxnCommit, afterRollforward, afterTxnDone}
 
 // FailpointExitCode is the exit status of a process stopped by a failpoint.
 const FailpointExitCode = 86
@@ -34,10 +48,8 @@ func parseFailpoint(s string) (*failpoint, error) {
 		return nil, nil
 	}
 	step, count, _ := strings.Cut(s, "@")
-	switch step {
-	case afterClaim, afterCurrent, afterCommit:
-	default:
-		return nil, fmt.Errorf("failpoint %q: step must be %s, %s or %s", s, afterClaim, afterCurrent, afterCommit)
+	if !slices.Contains(failpointSteps, step) {
+		return nil, fmt.Errorf("failpoint %q: step must be one of %s", s, strings.Join(failpointSteps, ", "))
 	}
 	n := int64(1)
 	if count != "" {

@@ -14,11 +14,32 @@ import (
 )
 
 // Current implements service.Store. It is one lookup by _id, which
-// FerretDB pushes down to SQLite (and the embedded server indexes).
+// FerretDB pushes down to SQLite (and the embedded server indexes); for
+// a document a transaction marked pend, one more of the transaction's
+// outcome, and if it committed, one of the version it wrote.
 func (s *Store) Current(ctx context.Context, typ, id string) (service.Record, error) {
 	c, err := s.currentDoc(ctx, typ, id)
 	if err != nil {
 		return service.Record{}, err
+	}
+	if c.Pend != nil {
+		done, err := s.txnCommitted(ctx, c.Pend.Txn)
+		if err != nil {
+			return service.Record{}, err
+		}
+		if done {
+			// Committed, not yet rolled forward: the version it wrote is
+			// current (its entry was claimed before the mark was set).
+			var h historyDoc
+			err := s.history(typ).FindOne(ctx, bson.D{{Key: "_id", Value: historyID(id, c.Pend.V)}}).Decode(&h)
+			if err != nil {
+				return service.Record{}, s.storageErr("read version", err)
+			}
+			return h.record(typ), nil
+		}
+	}
+	if c.V == 0 {
+		return service.Record{}, service.ErrNotFound // a transaction's placeholder
 	}
 	return c.record(typ), nil
 }
@@ -36,8 +57,9 @@ func (s *Store) currentDoc(ctx context.Context, typ, id string) (currentDoc, err
 }
 
 // Version implements service.Store: one lookup of the history entry, and
-// for a pending entry one of the current document, which decides whether
-// that version was committed.
+// for a pending entry one more, which decides whether that version was
+// committed: of the current document for a single write, of the outcome
+// for a transaction's.
 func (s *Store) Version(ctx context.Context, typ, id string, v int) (service.Record, error) {
 	var h historyDoc
 	err := s.history(typ).FindOne(ctx, bson.D{{Key: "_id", Value: historyID(id, v)}}).Decode(&h)
@@ -47,23 +69,65 @@ func (s *Store) Version(ctx context.Context, typ, id string, v int) (service.Rec
 	if err != nil {
 		return service.Record{}, s.storageErr("read version", err)
 	}
-	if h.State == pending {
-		c, err := s.currentDoc(ctx, typ, id)
-		if err != nil {
-			return service.Record{}, err
-		}
-		if c.V < v {
-			return service.Record{}, service.ErrNotFound
-		}
+	ok, err := s.visible(ctx, typ, h, nil)
+	if err != nil {
+		return service.Record{}, err
+	}
+	if !ok {
+		return service.Record{}, service.ErrNotFound
 	}
 	return h.record(typ), nil
 }
 
-// History implements service.Store.
+// visible reports whether history entry h is committed: a pending entry
+// of a transaction is if the transaction's outcome is (memo, if not nil,
+// keeps the outcomes read), one of a single write if the current document
+// has reached its version.
+func (s *Store) visible(ctx context.Context, typ string, h historyDoc, memo map[string]bool) (bool, error) {
+	if h.State != pending {
+		return true, nil
+	}
+	if h.Txn != "" {
+		if done, ok := memo[h.Txn]; ok {
+			return done, nil
+		}
+		done, err := s.txnCommitted(ctx, h.Txn)
+		if err != nil {
+			return false, err
+		}
+		if memo != nil {
+			memo[h.Txn] = done
+		}
+		return done, nil
+	}
+	c, err := s.currentDoc(ctx, typ, h.RID)
+	if errors.Is(err, service.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return c.V >= h.V, nil
+}
+
+// History implements service.Store. A type or system history is read
+// consistently (see consistently): a transaction that commits while it
+// is read makes it read again.
 func (s *Store) History(ctx context.Context, q service.HistoryQuery) ([]service.Record, error) {
 	if q.ID != "" {
 		return s.instanceHistory(ctx, q)
 	}
+	var out []service.Record
+	err := s.consistently(ctx, false, func() error {
+		var err error
+		out, err = s.history1(ctx, q)
+		return err
+	})
+	return out, err
+}
+
+// history1 reads one type or system history.
+func (s *Store) history1(ctx context.Context, q service.HistoryQuery) ([]service.Record, error) {
 	types := []string{q.Type}
 	if q.Type == "" {
 		types = fhir.TypeNames()
@@ -92,11 +156,11 @@ func (s *Store) History(ctx context.Context, q service.HistoryQuery) ([]service.
 // instanceHistory reads versions newest first by _id, one point lookup
 // each, which FerretDB serves from the index rather than by a scan.
 func (s *Store) instanceHistory(ctx context.Context, q service.HistoryQuery) ([]service.Record, error) {
-	c, err := s.currentDoc(ctx, q.Type, q.ID)
+	c, err := s.Current(ctx, q.Type, q.ID)
 	if err != nil {
 		return nil, err
 	}
-	v := c.V
+	v := c.Version
 	if q.After != nil {
 		v = min(v, q.After.Version-1)
 	}
@@ -128,6 +192,7 @@ func (s *Store) typeHistory(ctx context.Context, typ string, q service.HistoryQu
 	}
 	after := q.After
 	var recs []service.Record
+	memo := map[string]bool{}
 	for {
 		f := filter
 		if after != nil {
@@ -149,15 +214,13 @@ func (s *Store) typeHistory(ctx context.Context, typ string, q service.HistoryQu
 		}
 		dropped := false
 		for _, h := range docs {
-			if h.State == pending {
-				c, err := s.currentDoc(ctx, typ, h.RID)
-				if err != nil && !errors.Is(err, service.ErrNotFound) {
-					return nil, err
-				}
-				if err != nil || c.V < h.V {
-					dropped = true // not committed: invisible
-					continue
-				}
+			ok, err := s.visible(ctx, typ, h, memo)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				dropped = true // not committed: invisible
+				continue
 			}
 			recs = append(recs, h.record(typ))
 		}

@@ -67,8 +67,22 @@ const maxIDLookups = 100
 // Search implements service.Store. A type search reads one query per
 // page (more only when candidates the filter let through fail the exact
 // check), plus one per chain or _has level and one per include level and
-// type.
+// type. Without server transactions it is read consistently (see
+// consistently): three more queries, of the small transaction
+// collections, and a second reading if a transaction committed during
+// the first.
 func (s *Store) Search(ctx context.Context, q service.SearchQuery) (service.SearchResult, error) {
+	var res service.SearchResult
+	err := s.consistently(ctx, true, func() error {
+		var err error
+		res, err = s.search1(ctx, q)
+		return err
+	})
+	return res, err
+}
+
+// search1 reads one page of a search.
+func (s *Store) search1(ctx context.Context, q service.SearchQuery) (service.SearchResult, error) {
 	sq := localQuery(q.Query, s.opts.BaseURL)
 	types := q.Types
 	if q.Type != "" {

@@ -23,10 +23,12 @@ import (
 )
 
 // commandLog records the read commands a Store sends, through
-// Options.Monitor.
+// Options.Monitor: those on the transaction collections (consistently's
+// checks) apart.
 type commandLog struct {
 	mu   sync.Mutex
 	cmds []sentCommand
+	txn  []sentCommand
 }
 
 type sentCommand struct {
@@ -48,17 +50,32 @@ func (l *commandLog) monitor() *event.CommandMonitor {
 			c.filter = slices.Clone(f)
 		}
 		l.mu.Lock()
-		l.cmds = append(l.cmds, c)
+		if c.coll == txnCollection || c.coll == outcomeCollection {
+			l.txn = append(l.txn, c)
+		} else {
+			l.cmds = append(l.cmds, c)
+		}
 		l.mu.Unlock()
 	}}
 }
 
-// take returns the commands sent since the last take.
+// take returns the commands sent since the last take, but those on the
+// transaction collections.
 func (l *commandLog) take() []sentCommand {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := l.cmds
 	l.cmds = nil
+	return out
+}
+
+// takeTxn returns the commands on the transaction collections sent since
+// the last takeTxn.
+func (l *commandLog) takeTxn() []sentCommand {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.txn
+	l.txn = nil
 	return out
 }
 
@@ -122,6 +139,20 @@ func TestSearchRoundTrips(t *testing.T) {
 		}
 	}
 	log.take()
+	log.takeTxn()
+	// Without server transactions, a search reads the committed
+	// transactions before and after (and the journal only when some are
+	// kept, none here): see consistently.
+	var barrier []string
+	if !s.transactions {
+		barrier = []string{"find " + outcomeCollection, "find " + outcomeCollection}
+	}
+	checkBarrier := func(t *testing.T) {
+		t.Helper()
+		if got := names(log.takeTxn()); !slices.Equal(got, barrier) {
+			t.Errorf("commands on the transaction collections %q, want %q", got, barrier)
+		}
+	}
 	// On FerretDB a search by up to maxIDLookups ids, and an include
 	// level, is one point lookup per id (a $in would scan); on MongoDB one
 	// find.
@@ -159,6 +190,7 @@ func TestSearchRoundTrips(t *testing.T) {
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("commands %q, want %q", got, tt.want)
 			}
+			checkBarrier(t)
 			if len(res.Matches) != tt.matches || len(res.Included) != tt.included {
 				t.Errorf("%d matches and %d included, want %d and %d", len(res.Matches), len(res.Included), tt.matches, tt.included)
 			}
@@ -177,6 +209,7 @@ func TestSearchRoundTrips(t *testing.T) {
 			if got := names(log.take()); !slices.Equal(got, []string{"find Goal"}) {
 				t.Fatalf("page %d: commands %q", pages, got)
 			}
+			checkBarrier(t)
 			if res.Next == nil {
 				break
 			}

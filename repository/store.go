@@ -84,6 +84,7 @@ type Store struct {
 	fail         *failpoint
 	now          func() time.Time
 	repairs      repairCounter
+	purged       purgeClock
 	audits       *auditBatcher
 }
 
@@ -144,6 +145,9 @@ func (s *Store) init(ctx context.Context) error {
 	if n > 0 {
 		s.log.WarnContext(ctx, "repaired interrupted writes", "count", n)
 	}
+	if _, err := s.purgeOutcomes(ctx); err != nil {
+		return fmt.Errorf("purge transaction outcomes: %w", err)
+	}
 	return nil
 }
 
@@ -163,6 +167,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // Transactions reports whether writes run inside multi-document
 // transactions.
 func (s *Store) Transactions() bool { return s.transactions }
+
+// StaleAfter is the age after which an interrupted write is repaired by
+// others.
+func (s *Store) StaleAfter() time.Duration { return s.opts.StaleAfter }
 
 // Database is the database name.
 func (s *Store) Database() string { return s.db.Name() }
@@ -187,7 +195,7 @@ func (s *Store) ensureCollections(ctx context.Context) error {
 	for _, n := range existing {
 		have[n] = true
 	}
-	for _, name := range []string{repairCollection, auditCollection} {
+	for _, name := range []string{repairCollection, auditCollection, claimCollection, txnCollection, outcomeCollection} {
 		if have[name] {
 			continue
 		}

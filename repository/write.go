@@ -27,6 +27,11 @@ func (s *Store) Put(ctx context.Context, rec service.Record, prev int) error {
 	// claim is left for repair (see the package comment).
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
+	if !s.transactions {
+		if err := s.blockedByTxn(ctx, rec.Type, rec.ID, prev); err != nil {
+			return err
+		}
+	}
 	return s.atomically(ctx, func(ctx context.Context) error {
 		doc := toHistory(rec, claimed)
 		if _, err := s.history(rec.Type).InsertOne(ctx, doc); err != nil {
@@ -116,6 +121,14 @@ func (s *Store) onClaimTaken(ctx context.Context, typ, hid string) {
 	if h.State != pending || s.now().Sub(h.Claimed) < s.opts.StaleAfter {
 		return
 	}
+	if h.Txn != "" {
+		// A transaction's claim: its journal says what to do.
+		err := s.repairTxn(ctx, h.Txn, &txnEntry{Type: typ, ID: h.RID, V: h.V})
+		if err != nil && !errors.Is(err, errRepairBusy) {
+			s.log.WarnContext(ctx, "repair of a stale transaction failed", "txn", h.Txn, "err", err)
+		}
+		return
+	}
 	if err := s.rollForward(ctx, typ, h); err != nil && !errors.Is(err, errRepairBusy) {
 		s.log.WarnContext(ctx, "repair of a stale claim failed", "type", typ, "id", h.RID, "version", h.V, "err", err)
 	}
@@ -130,7 +143,7 @@ func (s *Store) onClaimTaken(ctx context.Context, typ, hid string) {
 // conflict and retry. A token whose holder died goes stale like a claim,
 // and the next attempt takes a new one.
 func (s *Store) rollForward(ctx context.Context, typ string, h historyDoc) error {
-	taken, err := s.takeRepairToken(ctx, typ, h)
+	taken, err := s.takeRepairToken(ctx, typ+"/"+h.ID)
 	if err != nil {
 		return err
 	}
@@ -167,19 +180,20 @@ func (s *Store) rollForward(ctx context.Context, typ string, h historyDoc) error
 
 // repairToken is held by the one process repairing a claim.
 type repairToken struct {
-	ID    string    `bson:"_id"` // <type>/<id>/<v>#<attempt>
+	ID    string    `bson:"_id"` // <type>/<id>/<v>#<attempt> or txn/<txid>#<attempt>
 	Taken time.Time `bson:"taken"`
 }
 
 // errRepairBusy: another process is repairing the claim right now.
 var errRepairBusy = errors.New("another process is repairing this write")
 
-// takeRepairToken inserts the next repair token for claim h and returns
-// when it was taken; errRepairBusy if a live token exists.
-func (s *Store) takeRepairToken(ctx context.Context, typ string, h historyDoc) (time.Time, error) {
+// takeRepairToken inserts the next repair token for what key names (a
+// claim "<type>/<id>/<v>", a transaction "txn/<id>") and returns when it
+// was taken; errRepairBusy if a live token exists.
+func (s *Store) takeRepairToken(ctx context.Context, key string) (time.Time, error) {
 	coll := s.db.Collection(repairCollection)
 	for attempt := 1; ; attempt++ {
-		tok := repairToken{ID: fmt.Sprintf("%s/%s#%d", typ, h.ID, attempt), Taken: s.now()}
+		tok := repairToken{ID: fmt.Sprintf("%s#%d", key, attempt), Taken: s.now()}
 		_, err := coll.InsertOne(ctx, tok)
 		if err == nil {
 			return tok.Taken, nil

@@ -107,6 +107,12 @@ func (s *Resources) Update(ctx context.Context, typ, id string, body []byte, ifM
 	case res.ID != id:
 		return Record{}, false, fhir.Errorf(r4.IssueTypeInvalid, typ+".id", "the id in the resource (%s) does not match the id in the URL (%s)", res.ID, id)
 	}
+	return s.update(ctx, a, typ, id, res, ifMatch)
+}
+
+// update stores res as the next version of typ/id (Update after its
+// checks of the body's id).
+func (s *Resources) update(ctx context.Context, a Access, typ, id string, res *fhir.Resource, ifMatch *int) (rec Record, created bool, err error) {
 	patients := res.Patients(id)
 	if err := a.mayWrite(typ, patients); err != nil {
 		return Record{}, false, err

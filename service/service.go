@@ -28,6 +28,13 @@ type Record struct {
 	Body        []byte   // the resource's JSON, id and meta included; nil for a tombstone
 }
 
+// Write is one new version a Commit stores: Rec.Version must be Prev+1
+// (Prev 0: the resource does not exist).
+type Write struct {
+	Rec  Record
+	Prev int
+}
+
 // HistoryQuery selects history entries, newest first. Type "" means the
 // whole system; ID "" means every resource of Type.
 type HistoryQuery struct {
@@ -130,16 +137,38 @@ type Store interface {
 	// both or neither. It fails with ErrVersionConflict unless the
 	// current version is prev (0: the resource does not exist).
 	Put(ctx context.Context, rec Record, prev int) error
+	// Commit stores every write or none of them, atomically for every
+	// reader (Current, Version, History, Search): no reader ever sees
+	// some of the writes without the others, also if the process is
+	// killed at any point. It fails with ErrVersionConflict (wrapped,
+	// naming the resource) when a write's Prev is no longer the current
+	// version. A resource may be written at most once per Commit.
+	Commit(ctx context.Context, writes []Write) error
 	// History returns entries in history order.
 	History(ctx context.Context, q HistoryQuery) ([]Record, error)
 	// Search returns one page of current, non-deleted matches of q, with
 	// what q includes, all within q.Tenancy.
 	Search(ctx context.Context, q SearchQuery) (SearchResult, error)
+	// CurrentClaim returns the latest generation of the conditional
+	// create claim key (Gen 0 if it was never claimed).
+	CurrentClaim(ctx context.Context, key string) (Claim, error)
+	// TakeClaim records generation c.Gen of c.Key, held by resource c.ID;
+	// ErrVersionConflict if that generation is already taken.
+	TakeClaim(ctx context.Context, c Claim) error
 	// AppendAudit durably stores one audit record; records are never
 	// changed or removed.
 	AppendAudit(ctx context.Context, rec AuditRecord) error
 	// Audit returns one audit record; ErrNotFound if there is none.
 	Audit(ctx context.Context, id string) (AuditRecord, error)
+}
+
+// Claim is one generation of a conditional create's claim on its
+// normalised criteria: the resource that holds them. See Conditional.
+type Claim struct {
+	Key string
+	Gen int
+	ID  string    // the holding resource
+	At  time.Time // when the claim was taken
 }
 
 // Resources implements the interactions on every served type.
@@ -149,11 +178,19 @@ type Resources struct {
 	// retry bounds how long an update without If-Match keeps retrying
 	// after losing a race for the next version.
 	retry time.Duration
+	// staleAfter is the age after which a conditional create's claim
+	// whose resource never appeared is spent: the store's StaleAfter,
+	// after which it repairs interrupted writes.
+	staleAfter time.Duration
 }
 
 // New returns Resources that keep their data in store.
 func New(store Store) *Resources {
-	return &Resources{store: store, now: time.Now, retry: 10 * time.Second}
+	r := &Resources{store: store, now: time.Now, retry: 10 * time.Second, staleAfter: 30 * time.Second}
+	if st, ok := store.(interface{ StaleAfter() time.Duration }); ok {
+		r.staleAfter = st.StaleAfter()
+	}
+	return r
 }
 
 // newID returns a server-assigned id: 26 base32 characters, 128 random bits.

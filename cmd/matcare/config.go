@@ -63,6 +63,13 @@ type config struct {
 	rateLimit float64
 	// rateBurst is the burst per client; 0 = the API's default.
 	rateBurst int
+	// conditionalDeleteMax is how many resources one conditional delete
+	// may delete (MATCARE_CONDITIONAL_DELETE_MAX; default 1).
+	conditionalDeleteMax int
+	// bundleMaxBytes and bundleMaxEntries limit batch and transaction
+	// Bundles (MATCARE_BUNDLE_MAX_BYTES, MATCARE_BUNDLE_MAX_ENTRIES).
+	bundleMaxBytes   int64
+	bundleMaxEntries int
 }
 
 // keysDir is where the development key lives: <MATCARE_DATA_DIR>/keys,
@@ -288,6 +295,27 @@ func authFrom(getenv func(string) string, cfg *config) error {
 			return fmt.Errorf("MATCARE_RATE_BURST=%q: want a whole number of requests from 1 to 1000000", v)
 		}
 		cfg.rateBurst = n
+	}
+	if v := strings.TrimSpace(getenv("MATCARE_CONDITIONAL_DELETE_MAX")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return fmt.Errorf("MATCARE_CONDITIONAL_DELETE_MAX=%q: want a whole number from 1 (a conditional delete deletes one resource) to 100", v)
+		}
+		cfg.conditionalDeleteMax = n
+	}
+	if v := strings.TrimSpace(getenv("MATCARE_BUNDLE_MAX_BYTES")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 || n > 1<<30 {
+			return fmt.Errorf("MATCARE_BUNDLE_MAX_BYTES=%q: want a whole number of bytes from 1024 to 1073741824", v)
+		}
+		cfg.bundleMaxBytes = n
+	}
+	if v := strings.TrimSpace(getenv("MATCARE_BUNDLE_MAX_ENTRIES")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100000 {
+			return fmt.Errorf("MATCARE_BUNDLE_MAX_ENTRIES=%q: want a whole number from 1 to 100000", v)
+		}
+		cfg.bundleMaxEntries = n
 	}
 	return nil
 }

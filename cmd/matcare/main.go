@@ -112,7 +112,8 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 		BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBodyBytes, Ping: store.Ping, Version: version,
 		Verifier: verifier, BoardClaim: cfg.boardClaim, AdminScope: cfg.adminScope, NationalScope: cfg.nationalScope,
 		AuditorScope: cfg.auditorScope, TokenEndpoint: cfg.tokenEndpoint, Algs: cfg.algs,
-		RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst,
+		RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst, ConditionalDeleteMax: cfg.conditionalDeleteMax,
+		BundleMaxBytes: cfg.bundleMaxBytes, BundleMaxEntries: cfg.bundleMaxEntries,
 	})
 	if err != nil {
 		return fmt.Errorf("api: %w", err)

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -53,6 +55,69 @@ func TestCrossProcessRaces(t *testing.T) {
 			t.Errorf("update %d is missing from history", i)
 		}
 	}
+
+	// 20 conditional creates with one identifier: exactly one resource,
+	// and every answer names it.
+	const conditional = 20
+	crit := "identifier=" + url.QueryEscape("https://example.org/goal-id|race-1")
+	withIdent := func(text string) string {
+		return `{"resourceType":"Goal","identifier":[{"system":"https://example.org/goal-id","value":"race-1"}],` +
+			`"lifecycleStatus":"active","description":{"text":` + strconv.Quote(text) + `},"subject":{"reference":"Patient/p1"}}`
+	}
+	var mu sync.Mutex
+	ids := map[string]bool{}
+	statuses = race(t, procs, conditional, func(i int, c *child) (int, error) {
+		st, b, _, err := call(ctx, c.token, "POST", c.base+"/Goal", withIdent(fmt.Sprintf("create %d", i)), "If-None-Exist", crit)
+		var r struct{ ID string }
+		_ = json.Unmarshal(b, &r)
+		mu.Lock()
+		ids[r.ID] = true
+		mu.Unlock()
+		return st, err
+	})
+	if statuses[http.StatusCreated] != 1 || statuses[http.StatusOK] != conditional-1 || len(ids) != 1 {
+		t.Fatalf("conditional create race: statuses %v, ids %v; want one 201, %d× 200, one id", statuses, ids, conditional-1)
+	}
+	var created string
+	for id := range ids {
+		created = id
+	}
+	if n := countMatches(t, procs[1], "/Goal?"+crit); n != 1 {
+		t.Fatalf("conditional create race stored %d goals", n)
+	}
+
+	// 20 conditional updates of it: each one version, none lost.
+	statuses = race(t, procs, conditional, func(i int, c *child) (int, error) {
+		st, _, _, err := call(ctx, c.token, "PUT", c.base+"/Goal?"+crit, withIdent(fmt.Sprintf("cond %d", i)))
+		return st, err
+	})
+	if statuses[http.StatusOK] != conditional {
+		t.Fatalf("conditional update race: statuses %v, want %d× 200", statuses, conditional)
+	}
+	texts = checkVersions(t, procs[0], created, 1+conditional)
+	seen = map[string]bool{}
+	for _, s := range texts[1:] {
+		seen[s] = true
+	}
+	for i := range conditional {
+		if !seen[fmt.Sprintf("cond %d", i)] {
+			t.Errorf("conditional update %d is missing from history", i)
+		}
+	}
+}
+
+// countMatches is the accurate total of a search.
+func countMatches(t *testing.T, c *child, path string) int {
+	t.Helper()
+	st, b, _, err := call(context.Background(), c.token, "GET", c.base+path+"&_total=accurate&_count=0", "")
+	if err != nil || st != http.StatusOK {
+		t.Fatalf("search: %d %v", st, err)
+	}
+	var r struct{ Total int }
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Total
 }
 
 // race runs n requests at once, alternating between processes, and
