@@ -109,3 +109,32 @@ func (s *Server) conditionalDelete(c echo.Context) error {
 	}
 	return s.writeJSON(c, http.StatusOK, fhir.Outcome(information(msg)))
 }
+
+// conditionalPatch serves PATCH /fhir/{type}?criteria: a JSON Patch of
+// the one resource the criteria match (404 for none, 412 for several).
+func (s *Server) conditionalPatch(c echo.Context) error {
+	typ, err := knownType(c)
+	if err != nil {
+		return err
+	}
+	if err := negotiate(c); err != nil {
+		return err
+	}
+	im, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	q, err := requestCriteria(c)
+	if err != nil {
+		return err
+	}
+	body, err := s.readPatch(c)
+	if err != nil {
+		return err
+	}
+	rec, err := s.resources.ConditionalPatch(c.Request().Context(), typ, q, body, im)
+	if err != nil {
+		return err
+	}
+	return s.writeResult(c, http.StatusOK, rec, "patched")
+}

@@ -285,3 +285,86 @@ func TestPatchCapability(t *testing.T) {
 		t.Fatal("no resources in the CapabilityStatement")
 	}
 }
+
+// TestConditionalPatch checks PATCH /fhir/Goal?criteria against the
+// server: the criteria select among the caller's own resources; none is
+// 404, several 412, one is patched and answered as a patch by id.
+func TestConditionalPatch(t *testing.T) {
+	e := newEnv(t)
+	goal := func(patient, status string) string {
+		return `{"resourceType":"Goal","lifecycleStatus":"` + status + `","description":{"text":"x"},"subject":{"reference":"Patient/` + patient + `"},"target":[{"detailQuantity":{"value":1.50}}]}`
+	}
+	a1 := e.create(goal("p1", "active"))
+	e.create(goal("p2", "active"))
+	e.create(goal("p2", "active"))
+	boardBEnv := e.as(fullScope, boardB)
+	b1 := boardBEnv.create(goal("p1", "active"))
+	b3 := boardBEnv.create(goal("p3", "active"))
+	onHold := `[{"op":"replace","path":"/lifecycleStatus","value":"on-hold"}]`
+	tests := []struct {
+		name, query, patch string
+		env                *env
+		headers            []string
+		ct                 string
+		status             int
+		want               string // substring of the answer
+	}{
+		{name: "no match", query: "patient=p9", patch: onHold, status: 404, want: "no resource matches"},
+		{name: "another board's only", query: "_id=" + b3, patch: onHold, status: 404},
+		{name: "several", query: "patient=p2&lifecycle-status=active", patch: onHold, status: 412, want: "match 2"},
+		{name: "no criteria", query: "", patch: onHold, status: 400},
+		{name: "unknown parameter", query: "colour=red", patch: onHold, status: 400},
+		{name: "malformed patch", query: "patient=p1", patch: `[{"op":"replace"}]`, status: 400},
+		{name: "wrong content type", query: "patient=p1", patch: onHold, ct: "application/fhir+json", status: 415, want: "only JSON Patch"},
+		{name: "failing test", query: "patient=p1", patch: `[{"op":"test","path":"/lifecycleStatus","value":"completed"}]`, status: 422, want: "patch operation 0"},
+		{name: "invalid result", query: "patient=p1", patch: `[{"op":"remove","path":"/subject"}]`, status: 422},
+		{name: "stale If-Match", query: "patient=p1", patch: onHold, headers: []string{"If-Match", `W/"5"`}, status: 412},
+		{name: "read-only scope", query: "patient=p1", patch: onHold, env: e.as("system/Goal.rs", boardA), status: 403},
+		// Board A's p1 Goal is the one match: board B's is not searched.
+		{name: "one match", query: "patient=p1&lifecycle-status=active", patch: onHold, headers: []string{"If-Match", `W/"1"`}, status: 200, want: `"lifecycleStatus":"on-hold"`},
+		{name: "no longer matches", query: "patient=p1&lifecycle-status=active", patch: onHold, status: 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.env
+			if c == nil {
+				c = e
+			}
+			c.t, e.t, boardBEnv.t = t, t, t
+			ct := tt.ct
+			if ct == "" {
+				ct = "application/json-patch+json"
+			}
+			path := "/Goal"
+			if tt.query != "" {
+				path += "?" + tt.query
+			}
+			r := c.do("PATCH", path, tt.patch, append([]string{"Content-Type", ct}, tt.headers...)...)
+			wantStatus(t, r, tt.status)
+			if !strings.Contains(string(r.body), tt.want) {
+				t.Errorf("answer lacks %s: %s", tt.want, r.body)
+			}
+			if tt.status != http.StatusOK {
+				return
+			}
+			if got, want := r.Header.Get("Location"), e.base+"/Goal/"+a1+"/_history/2"; got != want || r.Header.Get("ETag") != `W/"2"` {
+				t.Errorf("Location %q ETag %q, want %q W/\"2\"", got, r.Header.Get("ETag"), want)
+			}
+			if !strings.Contains(string(r.body), `"value":1.50`) {
+				t.Errorf("decimal text lost: %s", r.body)
+			}
+		})
+	}
+	e.t, boardBEnv.t = t, t
+	// Nothing but a1 changed: every other Goal is still version 1.
+	for _, id := range []string{b1, b3} {
+		if got := boardBEnv.do("GET", "/Goal/"+id, "").Header.Get("ETag"); got != `W/"1"` {
+			t.Errorf("board B's Goal/%s: ETag %s, want W/\"1\"", id, got)
+		}
+	}
+	h := e.do("GET", "/Goal/_history", "")
+	wantStatus(t, h, http.StatusOK)
+	if n := len(entries(t, h)); n != 4 {
+		t.Errorf("board A's Goal history has %d entries, want 4 (3 creates, 1 patch): %s", n, h.body)
+	}
+}

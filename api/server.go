@@ -113,6 +113,7 @@ func routes() []route {
 		{Method: http.MethodPost, Path: "/fhir/:type/_search", Interaction: "search-type", Level: "type", handler: (*Server).searchPost},
 		{Method: http.MethodPut, Path: "/fhir/:type", Interaction: "update", Level: "type", Conditional: true, handler: (*Server).conditionalUpdate},
 		{Method: http.MethodDelete, Path: "/fhir/:type", Interaction: "delete", Level: "type", Conditional: true, handler: (*Server).conditionalDelete},
+		{Method: http.MethodPatch, Path: "/fhir/:type", Interaction: "patch", Level: "type", Conditional: true, handler: (*Server).conditionalPatch},
 		{Method: http.MethodGet, Path: "/fhir/:type/_history", Interaction: "history-type", Level: "type", handler: (*Server).historyType},
 		{Method: http.MethodGet, Path: "/fhir/:type/:id", Interaction: "read", Level: "instance", handler: (*Server).read},
 		{Method: http.MethodPut, Path: "/fhir/:type/:id", Interaction: "update", Level: "instance", handler: (*Server).update},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
@@ -39,13 +40,83 @@ func (s *Resources) Patch(ctx context.Context, typ, id string, patch []byte, ifM
 	if err != nil {
 		return Record{}, err
 	}
+	return s.patch(ctx, a, typ, id, p, ifMatch, nil)
+}
+
+// ConditionalPatch applies a JSON Patch to the one resource that criteria
+// q match among those the caller may change (R4 conditional patch): no
+// match is ErrNotFound, several are ErrPrecondition (412). The patch
+// applies to a version that still matches: if a concurrent write takes
+// the match out of the criteria first, they are searched again. ifMatch
+// applies to the match. Otherwise it answers as Patch.
+func (s *Resources) ConditionalPatch(ctx context.Context, typ string, q url.Values, patch []byte, ifMatch *int) (Record, error) {
+	a, err := access(ctx)
+	if err != nil {
+		return Record{}, err
+	}
+	if err := checkTypeID(typ, "x"); err != nil {
+		return Record{}, err
+	}
+	query, err := criteria(typ, q)
+	if err != nil {
+		return Record{}, err
+	}
+	p, err := fhir.ParsePatch(patch)
+	if err != nil {
+		return Record{}, err
+	}
+	still := func(cur Record) error {
+		ok, err := satisfies(typ, cur.Body, query)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errNoLongerMatches
+		}
+		return nil
+	}
+	deadline := s.now().Add(s.retry)
+	for {
+		ms, err := s.matches(ctx, a, query, 1)
+		if err != nil {
+			return Record{}, err
+		}
+		switch len(ms) {
+		case 0:
+			return Record{}, fmt.Errorf("%s: no resource matches the criteria: %w", typ, ErrNotFound)
+		case 1:
+		default:
+			return Record{}, errSeveral(typ, len(ms), 1)
+		}
+		rec, err := s.patch(ctx, a, typ, ms[0].ID, p, ifMatch, still)
+		if !errors.Is(err, errNoLongerMatches) {
+			return rec, err
+		}
+		if s.now().After(deadline) {
+			return Record{}, fmt.Errorf("%s: the match kept changing: %w", typ, ErrVersionConflict)
+		}
+	}
+}
+
+// errNoLongerMatches is a conditional patch's match changed by another
+// writer so that the criteria no longer select it.
+var errNoLongerMatches = errors.New("the match no longer matches the criteria")
+
+// patch applies p to the current version of typ/id for a; still, if set,
+// must accept that version (its error is returned as it is).
+func (s *Resources) patch(ctx context.Context, a Access, typ, id string, p *fhir.Patch, ifMatch *int, still func(Record) error) (Record, error) {
 	var rec Record
-	err = s.write(ctx, typ, id, ifMatch, a, errHidden, func(cur *Record) (Record, error) {
+	err := s.write(ctx, typ, id, ifMatch, a, errHidden, func(cur *Record) (Record, error) {
 		switch {
 		case cur == nil:
 			return Record{}, fmt.Errorf("%s/%s: %w", typ, id, ErrNotFound)
 		case cur.Deleted:
 			return Record{}, fmt.Errorf("%s/%s: %w", typ, id, ErrGone)
+		}
+		if still != nil {
+			if err := still(*cur); err != nil {
+				return Record{}, err
+			}
 		}
 		return s.patched(a, *cur, p)
 	}, &rec)

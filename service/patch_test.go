@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"errors"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -50,6 +52,29 @@ func (m *memStore) Put(_ context.Context, rec Record, prev int) error {
 	}
 	m.cur[rec.Type+"/"+rec.ID] = rec
 	return nil
+}
+
+// Search returns the current, non-deleted resources of q.Type within
+// q.Tenancy that match q's clauses, in id order, up to q.Query.Count.
+func (m *memStore) Search(_ context.Context, q SearchQuery) (SearchResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Record
+	for _, rec := range m.cur {
+		if rec.Type != q.Type || rec.Deleted || !q.Tenancy.Allows(rec) {
+			continue
+		}
+		if ok, err := satisfies(rec.Type, rec.Body, q.Query); err != nil {
+			return SearchResult{}, err
+		} else if ok {
+			out = append(out, rec)
+		}
+	}
+	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.ID, b.ID) })
+	if len(out) > q.Query.Count {
+		out = out[:q.Query.Count]
+	}
+	return SearchResult{Matches: out}, nil
 }
 
 const (
@@ -219,5 +244,140 @@ func TestPatchNoAccess(t *testing.T) {
 	_, err := New(newMemStore()).Patch(context.Background(), "Goal", "g1", []byte(`[]`), nil)
 	if !errors.Is(err, ErrForbidden) {
 		t.Errorf("err = %v, want ErrForbidden", err)
+	}
+}
+
+// TestConditionalPatch checks the outcomes of a conditional patch: the
+// criteria select among the caller's own resources; none is ErrNotFound,
+// several ErrPrecondition, one is patched.
+func TestConditionalPatch(t *testing.T) {
+	goal := func(id, status, patient string) string {
+		return `{"resourceType":"Goal","id":"` + id + `","lifecycleStatus":"` + status + `","description":{"text":"x"},"subject":{"reference":"Patient/` + patient + `"}}`
+	}
+	replace := `[{"op":"replace","path":"/lifecycleStatus","value":"on-hold"}]`
+	tests := []struct {
+		name     string
+		criteria string
+		patch    string
+		ifMatch  int
+		wantErr  error
+		status   int
+		patched  string // the id patched
+	}{
+		{name: "one match", criteria: "patient=p1&lifecycle-status=active", patch: replace, patched: "g1"},
+		{name: "one match, If-Match", criteria: "patient=p1&lifecycle-status=active", patch: replace, ifMatch: 1, patched: "g1"},
+		{name: "one match, stale If-Match", criteria: "patient=p1&lifecycle-status=active", patch: replace, ifMatch: 2, wantErr: ErrPrecondition},
+		{name: "no match", criteria: "patient=p9", patch: replace, wantErr: ErrNotFound},
+		{name: "another board's only", criteria: "patient=p3", patch: replace, wantErr: ErrNotFound},
+		{name: "deleted only", criteria: "patient=p4", patch: replace, wantErr: ErrNotFound},
+		{name: "several", criteria: "lifecycle-status=active", patch: replace, wantErr: ErrPrecondition},
+		{name: "by _id", criteria: "_id=g2", patch: replace, patched: "g2"},
+		{name: "no criteria", criteria: "", patch: replace, status: 400},
+		{name: "chained criteria", criteria: "subject.name=x", patch: replace, status: 400},
+		{name: "unknown parameter", criteria: "colour=red", patch: replace, status: 400},
+		{name: "malformed patch", criteria: "_id=g2", patch: `[{"op":"nope","path":"/x"}]`, status: 400},
+		{name: "invalid result", criteria: "_id=g2", patch: `[{"op":"remove","path":"/lifecycleStatus"}]`, status: 422},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMemStore()
+			m.seed("Goal", "g1", svcBoardA, goal("g1", "active", "p1"), "p1")
+			m.seed("Goal", "g2", svcBoardA, goal("g2", "active", "p2"), "p2")
+			m.seed("Goal", "g3", svcBoardB, goal("g3", "active", "p3"), "p3")
+			m.seed("Goal", "g4", svcBoardA, goal("g4", "completed", "p4"), "p4")
+			g4 := m.cur["Goal/g4"]
+			g4.Deleted, g4.Version = true, 2
+			m.cur["Goal/g4"] = g4
+			before := map[string]int{}
+			for k, r := range m.cur {
+				before[k] = r.Version
+			}
+			q, err := url.ParseQuery(tt.criteria)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var im *int
+			if tt.ifMatch != 0 {
+				im = &tt.ifMatch
+			}
+			ctx := WithAccess(context.Background(), Access{Client: "c", Board: svcBoardA})
+			rec, err := New(m).ConditionalPatch(ctx, "Goal", q, []byte(tt.patch), im)
+			switch {
+			case tt.wantErr != nil:
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+			case tt.status != 0:
+				var fe *fhir.Error
+				if !errors.As(err, &fe) || fe.HTTPStatus() != tt.status {
+					t.Fatalf("err = %v (%T), want a %d *fhir.Error", err, err, tt.status)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case rec.ID != tt.patched || rec.Version != 2 || !strings.Contains(string(m.cur["Goal/"+tt.patched].Body), `"on-hold"`):
+				t.Errorf("patched %s version %d: %s; want %s", rec.ID, rec.Version, m.cur["Goal/"+tt.patched].Body, tt.patched)
+			}
+			for k, r := range m.cur {
+				if k != "Goal/"+tt.patched && r.Version != before[k] || err != nil && r.Version != before[k] {
+					t.Errorf("%s changed: version %d → %d", k, before[k], r.Version)
+				}
+			}
+		})
+	}
+}
+
+// TestConditionalPatchRace checks that a conditional patch whose match is
+// taken out of the criteria by another writer before the patch is stored
+// searches again, and patches what matches then.
+func TestConditionalPatchRace(t *testing.T) {
+	goal := func(id, status string) string {
+		return `{"resourceType":"Goal","id":"` + id + `","lifecycleStatus":"` + status + `","description":{"text":"x"},"subject":{"reference":"Patient/p1"}}`
+	}
+	for _, tt := range []struct {
+		name    string
+		other   bool // a second resource starts matching as the first stops
+		wantErr error
+	}{
+		{name: "nothing matches any more", wantErr: ErrNotFound},
+		{name: "another resource matches now", other: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMemStore()
+			m.seed("Goal", "g1", svcBoardA, goal("g1", "active"), "p1")
+			m.seed("Goal", "g2", svcBoardA, goal("g2", "proposed"), "p1")
+			m.beforePut = func(n int) {
+				if n != 1 {
+					return
+				}
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				g1 := m.cur["Goal/g1"]
+				g1.Version, g1.Body = 2, []byte(goal("g1", "completed"))
+				m.cur["Goal/g1"] = g1
+				if tt.other {
+					g2 := m.cur["Goal/g2"]
+					g2.Version, g2.Body = 2, []byte(goal("g2", "active"))
+					m.cur["Goal/g2"] = g2
+				}
+			}
+			ctx := WithAccess(context.Background(), Access{Client: "c", Board: svcBoardA})
+			q := url.Values{"lifecycle-status": {"active"}}
+			rec, err := New(m).ConditionalPatch(ctx, "Goal", q, []byte(`[{"op":"add","path":"/note","value":[{"text":"n"}]}]`), nil)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				if strings.Contains(string(m.cur["Goal/g1"].Body), "note") {
+					t.Errorf("the patch was applied to a version the criteria no longer match: %s", m.cur["Goal/g1"].Body)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.ID != "g2" || rec.Version != 3 || strings.Contains(string(m.cur["Goal/g1"].Body), "note") {
+				t.Errorf("patched %s version %d; g1 %s", rec.ID, rec.Version, m.cur["Goal/g1"].Body)
+			}
+		})
 	}
 }
