@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -366,5 +367,48 @@ func TestConditionalPatch(t *testing.T) {
 	wantStatus(t, h, http.StatusOK)
 	if n := len(entries(t, h)); n != 4 {
 		t.Errorf("board A's Goal history has %d entries, want 4 (3 creates, 1 patch): %s", n, h.body)
+	}
+}
+
+// patchBinary is a JSON Patch as a Bundle entry carries it (R4 http.html:
+// a Binary with the patch's media type).
+func patchBinary(patch string) string {
+	return `{"resourceType":"Binary","contentType":"application/json-patch+json","data":"` + base64.StdEncoding.EncodeToString([]byte(patch)) + `"}`
+}
+
+// TestPatchInBundles checks PATCH entries: a batch runs each through the
+// PATCH routes (by id and conditional), answering per entry; a
+// transaction refuses them for now, changing nothing.
+func TestPatchInBundles(t *testing.T) {
+	e := newEnv(t)
+	id := e.create(patchGoal)
+	onHold := `[{"op":"replace","path":"/lifecycleStatus","value":"on-hold"}]`
+	r := e.do("POST", "", txBundle("batch",
+		txEntry("", "PATCH", "Goal/"+id, patchBinary(onHold), `"ifMatch":"W/\"1\""`),
+		txEntry("", "PATCH", "Goal/"+id, patchBinary(`[{"op":"test","path":"/lifecycleStatus","value":"active"}]`)),
+		txEntry("", "PATCH", "Goal?_id="+id, patchBinary(`[{"op":"add","path":"/note","value":[{"text":"n"}]}]`)),
+		txEntry("", "PATCH", "Goal/nosuch", patchBinary(onHold)),
+	))
+	wantStatus(t, r, http.StatusOK)
+	b := decodeBundle(t, r)
+	want := []string{"200", "422", "200", "404"}
+	if len(b.Entry) != len(want) {
+		t.Fatalf("response: %s", r.body)
+	}
+	for i, en := range b.Entry {
+		if !strings.HasPrefix(en.Response.Status, want[i]) {
+			t.Errorf("entry %d: status %q, want %s: %s", i, en.Response.Status, want[i], en.Response.Outcome)
+		}
+	}
+	if b.Entry[2].Response.Etag != `W/"3"` || !strings.Contains(string(b.Entry[2].Resource), `"note":[{"text":"n"}]`) ||
+		!strings.Contains(string(b.Entry[2].Resource), `"lifecycleStatus":"on-hold"`) || !strings.Contains(string(b.Entry[2].Resource), `"value":1.50`) {
+		t.Errorf("entry 2: etag %s, resource %s", b.Entry[2].Response.Etag, b.Entry[2].Resource)
+	}
+	r = e.do("POST", "", txBundle("transaction", txEntry("", "PATCH", "Goal/"+id, patchBinary(onHold))))
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(string(r.body), "PATCH is not supported in a transaction") {
+		t.Errorf("transaction with a PATCH entry: %d %s", r.StatusCode, r.body)
+	}
+	if got := e.do("GET", "/Goal/"+id, "").Header.Get("ETag"); got != `W/"3"` {
+		t.Errorf("ETag after the transaction = %s, want W/\"3\"", got)
 	}
 }
