@@ -20,7 +20,7 @@ type Record struct {
 	Version     int
 	LastUpdated time.Time
 	Deleted     bool     // a tombstone: the version a delete created
-	Method      string   // the interaction that made it: POST, PUT or DELETE
+	Method      string   // the interaction that made it: POST, PUT, PATCH or DELETE
 	Created     bool     // the write created the resource (POST, or PUT of a new or deleted id)
 	Board       string   // the owning health board; "" for shared content
 	Patients    []string // the patients whose compartment this version is in
