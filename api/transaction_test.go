@@ -180,7 +180,8 @@ func TestTransactionAllOrNothing(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			body := txBundle("transaction",
-				txEntry(uuidPatient, "POST", "Patient", patientWithMRN("aon-"+tc.name, "X")),
+				txEntry(uuidPatient, "POST", "Patient", patientWithMRN("aon-"+tc.name, "X"),
+					`"ifNoneExist":`+jsonQuote("identifier="+mrnSystem+"|aon-"+tc.name)),
 				txEntry("", "DELETE", "Goal/"+existing, ""),
 				tc.entry)
 			r := e.do("POST", "", body)
@@ -192,6 +193,10 @@ func TestTransactionAllOrNothing(t *testing.T) {
 				t.Errorf("a failed transaction stored a patient")
 			}
 			wantStatus(t, e.do("GET", "/Goal/"+existing, ""), http.StatusOK)
+			// The failed transaction's claim on the criteria is spent: a
+			// conditional create need not wait for it to go stale.
+			r = e.do("POST", "/Patient", patientWithMRN("aon-"+tc.name, "X"), "If-None-Exist", "identifier="+url.QueryEscape(mrnSystem+"|aon-"+tc.name))
+			wantStatus(t, r, http.StatusCreated)
 		})
 	}
 }

@@ -7,14 +7,21 @@
 //
 // Each resource type has two collections. "<Type>" holds the current
 // version of each resource under _id = its id: version v, lastUpdated lu,
-// deleted, the interaction method, the owning board, a transaction id
-// (reserved for transaction bundles) and the client's JSON as a string
-// body (never re-encoded as BSON, which would lose decimal precision).
-// Extracted search values will sit beside them as top-level fields,
-// because FerretDB pushes no nested filter down. "<Type>_history" holds
-// one immutable entry per version under _id = "<id>/<v>", with the same
-// fields plus rid (the resource id), state (pending or committed) and
-// claimed (when the writer claimed the version).
+// deleted, the interaction method, the owning board, the id of the
+// transaction that wrote it (txn), and the client's JSON as a string body
+// (never re-encoded as BSON, which would lose decimal precision), with
+// the extracted search values beside them as top-level fields, because
+// FerretDB pushes no nested filter down. While a transaction writes its
+// next version, the document also carries pend: {txn, v}; for a resource
+// a transaction creates, the document is a placeholder until then: v 0,
+// deleted, no body, pend. "<Type>_history" holds one immutable entry per
+// version under _id = "<id>/<v>", with the same fields plus rid (the
+// resource id), state (pending or committed), claimed (when the writer
+// claimed the version) and, for a transaction's write, txn.
+// matcare_txn is the journal: one entry per unfinished transaction,
+// {_id: txid, started, entries: [{type, id, v}]}. matcare_txn_outcome
+// decides each transaction: {_id: txid, committed, at}, kept an hour
+// after the transaction finished. matcare_repair holds repair tokens.
 //
 // # Write protocol
 //
@@ -30,7 +37,82 @@
 // claim, and StaleAfter is larger, so repair never races a live writer;
 // repairers of one claim take turns through a unique repair token.
 // Where the server has multi-document transactions (detected at Open by
-// trying one), the three steps also run inside one.
+// trying one), the three steps also run inside one. Without them, Put
+// first reads the current document and answers ErrVersionConflict (the
+// service retries) while it carries the pend mark of a committed
+// transaction, see below.
+//
+// # Transactions
+//
+// Commit(writes) stores several versions all or none. With server
+// transactions, every write's history entry is inserted and its current
+// document inserted or replaced, fenced on prev, inside one. Without
+// them (FerretDB v1: no transactions, no atomic filtered update, only
+// inserts under a unique _id are compare-and-set), by a journal:
+//
+//  1. insert the journal entry (txid from crypto/rand);
+//  2. claim each version: insert its history entry, pending, with txn;
+//     a duplicate key aborts the transaction with ErrVersionConflict;
+//  3. mark each current document pend {txn, v} (checking it is at prev
+//     and unmarked), or insert the placeholder of a new resource. The
+//     document's committed state, and so every search, is unchanged;
+//  4. the commit point: insert the outcome {committed: true}. A repairer
+//     aborts a stale transaction by inserting {committed: false}: the
+//     unique _id decides which came first;
+//  5. roll forward: replace each document still marked by txn with its
+//     new version (no mark), mark each entry committed;
+//  6. delete the journal entry.
+//
+// Undo (the owner's after a certain conflict, or a repairer's of a
+// transaction without a committed outcome) removes the marks and
+// placeholders, then the claims, then the journal entry: nothing is left
+// that a reader sees, and no version number is burned. Failures that
+// leave doubt (a write that may still land) are left to repair. Repair
+// (at start-up, and when a writer, a transaction or a search meets a
+// transaction whose journal entry is older than StaleAfter) rolls forward
+// a committed transaction and undoes any other, under a repair token.
+//
+// Readers: a document marked by a committed transaction is at the marked
+// version (read from its history entry); one marked by any other is at
+// its committed state, and a placeholder is not found. A pending entry of
+// a transaction is visible if and only if its outcome is committed.
+// Searches and type and system histories read consistently: before
+// reading, a search waits while a committed transaction is still in the
+// journal (it is rolling forward; a stale one it rolls forward itself);
+// after reading, both read again if a transaction committed meanwhile
+// (the ids of the committed outcomes before and after are compared: no
+// clock is trusted); they give up with ErrUnavailable after WriteTimeout.
+//
+// Invariants, and why no reader sees part of a transaction:
+//
+//   - Only the holder of the claim of version v (a writer, a transaction,
+//     or the one repairer holding its token) changes a current document
+//     from v-1, or marks it; a transaction holds its claims from before it
+//     marks a document until after the mark is gone. The owner writes
+//     nothing after WriteTimeout from its start, repairers start after
+//     StaleAfter (at least twice that), so no two processes write one
+//     transaction's documents at once: FerretDB's filtered writes are
+//     read-modify-write, and two writers could undo each other.
+//   - Until the commit point the transaction changes nothing any reader
+//     uses: marks are not read by search filters, placeholders are
+//     deleted (every search filters on deleted: false, chains, includes
+//     and point lookups too), and claims are invisible without a
+//     committed outcome. The outcome is one insert and never changes: for
+//     Current, Version and instance history every write of the
+//     transaction becomes visible at that one instant, through the mark
+//     or the claim until the roll forward, through the document after.
+//   - A single writer never overtakes a roll forward: Put refuses a
+//     document with a committed mark, and a transaction one with any mark
+//     (or not at prev), before they write it.
+//   - A search reads current documents, which a transaction changes only
+//     between its commit point and its journal entry's deletion. A
+//     transaction committed before the search read the outcomes is then
+//     either finished or in the journal, which the search reads next, and
+//     waits for; one committed after that and before the outcomes are
+//     read again makes it read again; one committed later changed nothing
+//     the search read. So no search's reads overlap a roll forward. A
+//     type or system history sees each transaction's entries through one
+//     outcome, which no commit changed during the read.
 package repository
 
 import (

@@ -673,7 +673,7 @@ func TestCommitCrashRepair(t *testing.T) {
 	for _, tt := range []struct {
 		step   string
 		commit bool
-		repair string // writer, search, all, startup, none
+		repair string // writer, commit, search, all, startup, none
 	}{
 		{afterJournal, false, "startup"},
 		{afterTxnClaim + "@1", false, "writer"},
@@ -681,6 +681,7 @@ func TestCommitCrashRepair(t *testing.T) {
 		{afterPend + "@1", false, "writer"},
 		{afterPend + "@3", false, "startup"},
 		{afterTxnCommit, true, "search"},
+		{afterTxnCommit, true, "commit"},
 		{afterRollforward + "@1", true, "all"},
 		{afterRollforward + "@2", true, "writer"},
 		{afterRollforward + "@3", true, "startup"},
@@ -737,6 +738,12 @@ func TestCommitCrashRepair(t *testing.T) {
 				}
 				if !errors.Is(err, service.ErrVersionConflict) {
 					t.Fatalf("Put over a stale transaction: %v", err)
+				}
+			case "commit":
+				// A transaction meets the stale pend mark on n and repairs.
+				err := s.Commit(ctx, []service.Write{w(goalRec("n", 2, "active", "w"))})
+				if !errors.Is(err, service.ErrVersionConflict) {
+					t.Fatalf("Commit over a stale transaction: %v", err)
 				}
 			case "search":
 				if got := searchIDs(t, s, "lifecycle-status=completed"); !slices.Equal(got, []string{"a", "n"}) {

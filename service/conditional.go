@@ -227,7 +227,11 @@ func (s *Resources) claimed(ctx context.Context, a Access, typ string, q url.Val
 		case err == nil && match != nil:
 			return found(*match)
 		case err == nil:
-			return create(id)
+			rec, created, err := create(id)
+			if err != nil {
+				s.spend(ctx, a, typ, id)
+			}
+			return rec, created, err
 		case !errors.Is(err, errClaimBusy):
 			return Record{}, false, err
 		case s.now().After(deadline):
@@ -293,6 +297,17 @@ func (s *Resources) claimRound(ctx context.Context, a Access, typ string, q url.
 		mine[key] = id
 	}
 	return nil, id, nil
+}
+
+// spend spends the claim held by id, a resource its claimant failed to
+// create, so that other conditional writes need not wait for it to go
+// stale: a tombstone as version 1 of id, as holds writes. If the
+// resource exists after all, the tombstone loses the version claim and
+// nothing changes.
+func (s *Resources) spend(ctx context.Context, a Access, typ, id string) {
+	tomb := Record{Type: typ, ID: id, Version: 1, Method: "DELETE", Deleted: true, LastUpdated: s.timestamp(),
+		Board: a.ownBoard(typ), Client: a.Client}
+	_ = s.store.Put(context.WithoutCancel(ctx), tomb, 0)
 }
 
 // errClaimBusy: another writer holds the claim of a conditional create

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -72,6 +74,15 @@ func (s *Resources) Transaction(ctx context.Context, base string, entries []TxEn
 		out, writes, err := s.prepare(ctx, base, entries, mine)
 		if err == nil {
 			if err = s.store.Commit(ctx, writes); err == nil {
+				// Claims taken in an earlier attempt for resources this
+				// one did not create (a match appeared meanwhile) are
+				// spent, so that nobody waits for them.
+				for key, id := range mine {
+					if !slices.ContainsFunc(writes, func(w Write) bool { return w.Rec.ID == id }) {
+						typ, _, _ := strings.Cut(key, ":")
+						s.spend(ctx, entries[0].Access, typ, id)
+					}
+				}
 				return out, nil
 			}
 			err = &EntryError{Index: -1, Err: err}
@@ -95,29 +106,12 @@ func (s *Resources) Transaction(ctx context.Context, base string, entries []TxEn
 }
 
 // release spends the claims of a transaction that failed, so that the
-// requests waiting for its resources go on at once: a tombstone as
-// version 1 of each claimed id (see holds).
+// requests waiting for its resources go on at once.
 func (s *Resources) release(ctx context.Context, entries []TxEntry, mine map[string]string) {
-	if len(mine) == 0 {
-		return
-	}
-	a := entries[0].Access
 	for key, id := range mine {
-		typ, _, _ := cutType(key)
-		tomb := Record{Type: typ, ID: id, Version: 1, Method: "DELETE", Deleted: true, LastUpdated: s.timestamp(),
-			Board: a.ownBoard(typ), Client: a.Client}
-		_ = s.store.Put(context.WithoutCancel(ctx), tomb, 0)
+		typ, _, _ := strings.Cut(key, ":")
+		s.spend(ctx, entries[0].Access, typ, id)
 	}
-}
-
-// cutType splits a claim key "<type>:<hash>".
-func cutType(key string) (typ, rest string, ok bool) {
-	for i := range len(key) {
-		if key[i] == ':' {
-			return key[:i], key[i+1:], true
-		}
-	}
-	return key, "", false
 }
 
 // txWrite is one write entry being prepared.
