@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -378,7 +379,7 @@ func patchBinary(patch string) string {
 
 // TestPatchInBundles checks PATCH entries: a batch runs each through the
 // PATCH routes (by id and conditional), answering per entry; a
-// transaction refuses them for now, changing nothing.
+// transaction commits them with its other entries.
 func TestPatchInBundles(t *testing.T) {
 	e := newEnv(t)
 	id := e.create(patchGoal)
@@ -404,11 +405,25 @@ func TestPatchInBundles(t *testing.T) {
 		!strings.Contains(string(b.Entry[2].Resource), `"lifecycleStatus":"on-hold"`) || !strings.Contains(string(b.Entry[2].Resource), `"value":1.50`) {
 		t.Errorf("entry 2: etag %s, resource %s", b.Entry[2].Response.Etag, b.Entry[2].Resource)
 	}
-	r = e.do("POST", "", txBundle("transaction", txEntry("", "PATCH", "Goal/"+id, patchBinary(onHold))))
-	if r.StatusCode != http.StatusBadRequest || !strings.Contains(string(r.body), "PATCH is not supported in a transaction") {
-		t.Errorf("transaction with a PATCH entry: %d %s", r.StatusCode, r.body)
+	// In a transaction: a patch that fails its test op fails the whole
+	// transaction (422, nothing stored); one that applies is committed
+	// with the other entries, and may refer to them by urn:uuid.
+	r = e.do("POST", "", txBundle("transaction",
+		txEntry(uuidPatient, "POST", "Patient", patientWithMRN("patch-tx", "A")),
+		txEntry("", "PATCH", "Goal/"+id, patchBinary(`[{"op":"test","path":"/lifecycleStatus","value":"active"}]`))))
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if n := e.count("/Patient?identifier=" + url.QueryEscape(mrnSystem+"|patch-tx")); n != 0 {
+		t.Errorf("a failed transaction stored %d patients", n)
 	}
-	if got := e.do("GET", "/Goal/"+id, "").Header.Get("ETag"); got != `W/"3"` {
-		t.Errorf("ETag after the transaction = %s, want W/\"3\"", got)
+	r = e.do("POST", "", txBundle("transaction",
+		txEntry(uuidPatient, "POST", "Patient", patientWithMRN("patch-tx", "A")),
+		txEntry("", "PATCH", "Goal?_id="+id, patchBinary(`[{"op":"replace","path":"/subject","value":{"reference":"`+uuidPatient+`"}}]`), `"ifMatch":"W/\"3\""`)))
+	wantStatus(t, r, http.StatusOK)
+	b = decodeBundle(t, r)
+	patient := strings.Join(strings.Split(b.Entry[0].Response.Location, "/")[:2], "/")
+	if b.Entry[1].Response.Status != "200 OK" || b.Entry[1].Response.Etag != `W/"4"` ||
+		!strings.Contains(string(b.Entry[1].Resource), `"subject":{"reference":"`+patient+`"}`) ||
+		!strings.Contains(string(b.Entry[1].Resource), `"value":1.50`) {
+		t.Errorf("patch entry: %+v %s", b.Entry[1].Response, b.Entry[1].Resource)
 	}
 }

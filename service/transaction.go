@@ -120,6 +120,7 @@ type txWrite struct {
 	typ, id string
 	cur     *Record // the current version (a tombstone included); nil if none
 	res     *fhir.Resource
+	patch   *fhir.Patch // a PATCH entry's patch, applied to cur
 	outcome TxOutcome
 	match   Record // the match of a TxMatched conditional create
 }
@@ -284,6 +285,47 @@ func (s *Resources) identify(ctx context.Context, w *txWrite, mine map[string]st
 			w.outcome = TxNothing
 		}
 		return nil
+	case http.MethodPatch:
+		p, err := fhir.ParsePatch(e.Patch)
+		if err != nil {
+			return err
+		}
+		w.patch, w.outcome = p, TxUpdated
+		if u.ID != "" {
+			if err := checkTypeID(w.typ, u.ID); err != nil {
+				return err
+			}
+			w.id = u.ID
+		} else {
+			query, err := criteria(w.typ, u.Query)
+			if err != nil {
+				return err
+			}
+			ms, err := s.matches(ctx, a, query, 1)
+			if err != nil {
+				return err
+			}
+			switch len(ms) {
+			case 0:
+				return fmt.Errorf("%s?%s: no resource matches the criteria: %w", w.typ, u.Query.Encode(), ErrNotFound)
+			case 1:
+				w.id = ms[0].ID
+			default:
+				return errSeveral(w.typ, len(ms), 1)
+			}
+		}
+		if err := s.current(ctx, w, errHidden); errors.Is(err, errHidden) {
+			return s.hiddenError(ctx, a, w.typ, w.id)
+		} else if err != nil {
+			return err
+		}
+		switch {
+		case w.cur == nil:
+			return fmt.Errorf("%s/%s: %w", w.typ, w.id, ErrNotFound)
+		case w.cur.Deleted:
+			return fmt.Errorf("%s/%s: %w", w.typ, w.id, ErrGone)
+		}
+		return nil
 	}
 	return fhir.Errorf(r4.IssueTypeNotSupported, "", "%s is not supported in a transaction", e.Request.Method)
 }
@@ -357,13 +399,27 @@ func (s *Resources) version(ctx context.Context, base string, w *txWrite, ids, r
 		rec.Created = true
 	}
 	rec.Method = w.e.Entry.Request.Method
-	body, err := fhir.RewriteReferences(w.e.Entry.Resource, func(ref string) (string, bool, error) {
+	src := w.e.Entry.Resource
+	if w.patch != nil {
+		if src, err = w.patch.Apply(w.cur.Body); err != nil {
+			return Record{}, 0, err
+		}
+	}
+	body, err := fhir.RewriteReferences(src, func(ref string) (string, bool, error) {
 		return s.resolveReference(ctx, base, w, ref, ids, resolved)
 	})
 	if err != nil {
 		return Record{}, 0, err
 	}
 	res, err := fhir.Parse(w.typ, body)
+	if w.patch != nil {
+		switch {
+		case err != nil:
+			return Record{}, 0, unprocessable(err)
+		case res.ID != w.id:
+			return Record{}, 0, patchError(w.typ+".id", "the patch changes or removes id; a patch cannot change a resource's id")
+		}
+	}
 	if err != nil {
 		return Record{}, 0, err
 	}
