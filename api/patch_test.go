@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // patchGoal is a Goal with two targets, decimals whose text matters, a
@@ -410,5 +411,29 @@ func TestPatchInBundles(t *testing.T) {
 	}
 	if got := e.do("GET", "/Goal/"+id, "").Header.Get("ETag"); got != `W/"3"` {
 		t.Errorf("ETag after the transaction = %s, want W/\"3\"", got)
+	}
+}
+
+// TestConditionalPatchTypedChain checks criteria written as a typed chain
+// (subject:Patient.name=…), which the conditional criteria let through:
+// the match is patched at once, not re-searched until the write timeout
+// (the stored body cannot tell whether a chained condition holds).
+func TestConditionalPatchTypedChain(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("POST", "/Patient", `{"resourceType":"Patient","name":[{"family":"Chainy"}]}`)
+	wantStatus(t, r, http.StatusCreated)
+	pid := r.json(t)["id"].(string)
+	id := e.create(`{"resourceType":"Goal","lifecycleStatus":"active","description":{"text":"x"},"subject":{"reference":"Patient/` + pid + `"}}`)
+	start := time.Now()
+	r = e.patch("/Goal?subject:Patient.name=Chainy", `[{"op":"replace","path":"/lifecycleStatus","value":"on-hold"}]`)
+	if r.StatusCode == http.StatusOK {
+		if got := r.Header.Get("Location"); !strings.Contains(got, "/Goal/"+id+"/") {
+			t.Errorf("Location %s, want Goal/%s", got, id)
+		}
+	} else {
+		wantStatus(t, r, http.StatusBadRequest) // should the criteria come to refuse chains
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("conditional patch took %v", d)
 	}
 }
