@@ -11,6 +11,7 @@ import (
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/matcare/matcare/fhir"
+	"github.com/matcare/matcare/fhir/search"
 )
 
 // Patch applies a JSON Patch (RFC 6902) to the current version of typ/id
@@ -65,12 +66,21 @@ func (s *Resources) ConditionalPatch(ctx context.Context, typ string, q url.Valu
 	if err != nil {
 		return Record{}, err
 	}
+	// The version patched must still meet the criteria on its own
+	// elements; a chained condition is about other resources, which the
+	// search checked and the body cannot tell.
+	var own []search.Clause
+	for _, c := range query.Clauses {
+		if len(c.Chain) == 0 {
+			own = append(own, c)
+		}
+	}
 	still := func(cur Record) error {
-		ok, err := satisfies(typ, cur.Body, query)
+		idx, err := search.Extract(typ, cur.Body)
 		if err != nil {
 			return err
 		}
-		if !ok {
+		if !search.MatchesAll(own, idx) {
 			return errNoLongerMatches
 		}
 		return nil
