@@ -51,7 +51,7 @@ type bundleResponse struct {
 	}
 }
 
-func decodeBundle(t *testing.T, r response) bundleResponse {
+func decodeBundle(t testing.TB, r response) bundleResponse {
 	t.Helper()
 	var b bundleResponse
 	if err := json.Unmarshal(r.body, &b); err != nil {
