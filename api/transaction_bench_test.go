@@ -8,14 +8,18 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/matcare/matcare/api"
 	"github.com/matcare/matcare/fhir/fhirtest"
+	"github.com/matcare/matcare/repository"
 	"github.com/matcare/matcare/repository/mongotest"
 )
 
@@ -41,10 +45,36 @@ const txBenchGoals = 19
 // resources (p50 and p99, nearest rank, ms) and the throughput
 // (resources/s over the way's total time); ns/op is suppressed (one
 // iteration runs every way). Run it with -count and read it with
-// benchstat: see repository/BENCH-WRITE.md.
+// benchstat: see repository/BENCH-WRITE.md. MATCARE_TXBENCH_WAY=<name>
+// runs one way alone (for -cpuprofile).
 func BenchmarkTransaction20(b *testing.B) {
-	e := newEnv(b)
 	ctx := context.Background()
+	var cmds struct {
+		sync.Mutex
+		n map[string]int // storage commands by name (and collection, for writes)
+	}
+	cmds.n = map[string]int{}
+	monitor := &event.CommandMonitor{Started: func(_ context.Context, ev *event.CommandStartedEvent) {
+		name := ev.CommandName
+		if coll, ok := ev.Command.Lookup(name).StringValueOK(); ok {
+			name += " " + coll
+		}
+		cmds.Lock()
+		cmds.n[name]++
+		cmds.Unlock()
+	}}
+	ms := mongotest.Start(b)
+	db := ms.NewDatabase(b)
+	store, err := repository.Open(ctx, testLog, ms.URI(), db, repository.Options{Monitor: monitor})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close(context.Background()) })
+	if err := ms.Optimize(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	e := startServer(b, store, store, api.Config{MaxBodyBytes: 256 << 10, RateLimit: -1})
+	e.uri, e.db = ms.URI(), db
 	mc, err := mongo.Connect(options.Client().ApplyURI(e.uri))
 	if err != nil {
 		b.Fatal(err)
@@ -84,10 +114,11 @@ func BenchmarkTransaction20(b *testing.B) {
 		}
 		return r
 	}
-	ways := []struct {
+	type way struct {
 		name string
 		run  func()
-	}{
+	}
+	ways := []way{
 		{"transaction", func() {
 			r := post("", bundle, http.StatusOK)
 			tb := decodeBundle(b, r)
@@ -120,14 +151,38 @@ func BenchmarkTransaction20(b *testing.B) {
 			}
 		}},
 	}
-	// The two HTTP ways store the same resources.
+	// The two HTTP ways store the same resources; count the storage
+	// commands each sends.
+	count := map[string]int{}
 	for _, w := range ways[:2] {
+		cmds.Lock()
+		clear(cmds.n)
+		cmds.Unlock()
 		w.run()
+		time.Sleep(50 * time.Millisecond) // the last audit insert
+		cmds.Lock()
+		total := 0
+		var list []string
+		for k, v := range cmds.n {
+			total += v
+			list = append(list, fmt.Sprintf("%d %s", v, k))
+		}
+		slices.Sort(list)
+		count[w.name] = total
+		b.Logf("%s: %d storage commands: %s", w.name, total, strings.Join(list, ", "))
+		cmds.Unlock()
 	}
 	if got := e.count("/Goal?lifecycle-status=active"); got != 2*txBenchGoals {
 		b.Fatalf("%d Goals stored, want %d", got, 2*txBenchGoals)
 	}
 
+	if only := os.Getenv("MATCARE_TXBENCH_WAY"); only != "" {
+		// One way alone, for a profile of it.
+		ways = slices.DeleteFunc(ways, func(w way) bool { return w.name != only })
+		if len(ways) == 0 {
+			b.Fatalf("MATCARE_TXBENCH_WAY=%s names no way", only)
+		}
+	}
 	b.Logf("load average at start: %s", loadAvg())
 	defer func() { b.Logf("load average at end: %s", loadAvg()) }()
 	lat := make([][]time.Duration, len(ways))
