@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -104,13 +105,15 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 			return err
 		}
 		prefer := parsePrefer(c).Return
+		var audits []service.AuditRecord
 		for _, w := range writes {
 			r := results[w.Index]
 			out[w.Index] = s.writeEntry(r, prefer)
 			if r.Outcome != service.TxMatched && r.Outcome != service.TxNothing {
-				s.auditEntry(c, r)
+				audits = append(audits, s.entryAudit(c, r))
 			}
 		}
+		s.appendAudits(c, audits)
 	}
 	for _, i := range reads {
 		out[i] = s.dispatch(c, b.Entries[i])
@@ -155,26 +158,39 @@ func (s *Server) writeEntry(r service.TxResult, prefer string) map[string]any {
 	return entry
 }
 
-// auditEntry records one AuditEvent for a transaction's write, as the
-// single interaction would have.
-func (s *Server) auditEntry(c echo.Context, r service.TxResult) {
+// entryAudit is the AuditEvent of a transaction's write, as the single
+// interaction would have recorded it.
+func (s *Server) entryAudit(c echo.Context, r service.TxResult) service.AuditRecord {
 	in := map[service.TxOutcome]string{service.TxCreated: "create", service.TxUpdated: "update", service.TxDeleted: "delete"}[r.Outcome]
 	ref := r.Record.Type + "/" + r.Record.ID + "/_history/" + strconv.Itoa(r.Record.Version)
 	status := http.StatusOK
 	if r.Outcome == service.TxCreated {
 		status = http.StatusCreated
 	}
-	rec := s.newAudit(c, in, status, &auditEntity{
+	return s.newAudit(c, in, status, &auditEntity{
 		What: map[string]any{"reference": ref},
 		Type: coding{System: entityTypeSystem, Code: "2", Display: "System Object"},
 	})
+}
+
+// appendAudits stores the AuditEvents of a transaction's writes, all at
+// once so that the store's group commit inserts them together (one
+// after another, each waited for its own insert: one storage commit per
+// entry).
+func (s *Server) appendAudits(c echo.Context, recs []service.AuditRecord) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), auditTimeout)
 	defer cancel()
-	if err := s.resources.Audit(ctx, rec); err != nil {
-		// The transaction is committed; its Bundle-level AuditEvent (which
-		// the response waits for) still records it.
-		s.log.ErrorContext(ctx, "audit of a transaction entry failed", "err", err)
+	var wg sync.WaitGroup
+	for _, rec := range recs {
+		wg.Go(func() {
+			if err := s.resources.Audit(ctx, rec); err != nil {
+				// The transaction is committed; its Bundle-level AuditEvent
+				// (which the response waits for) still records it.
+				s.log.ErrorContext(ctx, "audit of a transaction entry failed", "err", err)
+			}
+		})
 	}
+	wg.Wait()
 }
 
 func statusLine(code int) string { return strconv.Itoa(code) + " " + http.StatusText(code) }
