@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,9 +43,11 @@ const txBenchGoals = 19
 //
 // Both HTTP ways ask for Prefer: return=minimal, and every request is
 // audited as the server does. It reports, per way, the latency of the 20
-// resources (p50 and p99, nearest rank, ms) and the throughput
-// (resources/s over the way's total time); ns/op is suppressed (one
-// iteration runs every way). Run it with -count and read it with
+// resources (p50 and p99, nearest rank, ms), the throughput (resources/s
+// over the way's total time) and the CPU time of the process (client,
+// server and embedded storage) per 20 resources, which varies less than
+// time on a shared machine; ns/op is suppressed (one iteration runs
+// every way). It logs the storage commands each HTTP way sends. Run it with -count and read it with
 // benchstat: see repository/BENCH-WRITE.md. MATCARE_TXBENCH_WAY=<name>
 // runs one way alone (for -cpuprofile).
 func BenchmarkTransaction20(b *testing.B) {
@@ -186,13 +189,15 @@ func BenchmarkTransaction20(b *testing.B) {
 	b.Logf("load average at start: %s", loadAvg())
 	defer func() { b.Logf("load average at end: %s", loadAvg()) }()
 	lat := make([][]time.Duration, len(ways))
+	cpu := make([]time.Duration, len(ways))
 	i := 0
 	for b.Loop() {
 		for k := range ways {
 			j := (k + i) % len(ways)
-			t0 := time.Now()
+			c0, t0 := cpuTime(), time.Now()
 			ways[j].run()
 			lat[j] = append(lat[j], time.Since(t0))
+			cpu[j] += cpuTime() - c0
 		}
 		i++
 	}
@@ -205,7 +210,19 @@ func BenchmarkTransaction20(b *testing.B) {
 		b.ReportMetric(float64(len(lat[j])*(1+txBenchGoals))/total.Seconds(), w.name+"-res/s")
 		b.ReportMetric(percentile(lat[j], 50), w.name+"-p50-ms")
 		b.ReportMetric(percentile(lat[j], 99), w.name+"-p99-ms")
+		b.ReportMetric(float64(cpu[j])/float64(len(lat[j]))/float64(time.Millisecond), w.name+"-cpu-ms")
 	}
+	b.Logf("storage commands per 20 resources: transaction %d, single %d", count["transaction"], count["single"])
+}
+
+// cpuTime is the CPU time this process has used: client, server and the
+// embedded storage server alike, all in the test binary.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // loadAvg is the machine's load average (the benchmarks share it).
