@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -248,7 +249,7 @@ func (s *Server) dispatch(c echo.Context, e fhir.Entry) map[string]any {
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
 	}
-	for h, v := range map[string]string{"If-Match": e.Request.IfMatch, "If-None-Match": e.Request.IfNoneMatch, "If-Modified-Since": e.Request.IfModifiedSince} {
+	for h, v := range map[string]string{"If-Match": e.Request.IfMatch, "If-None-Match": e.Request.IfNoneMatch, "If-Modified-Since": httpDate(e.Request.IfModifiedSince)} {
 		if v != "" {
 			req.Header.Set(h, v)
 		}
@@ -286,6 +287,17 @@ func (s *Server) dispatch(c echo.Context, e fhir.Entry) map[string]any {
 		}
 	}
 	return entry
+}
+
+// httpDate turns Bundle.entry.request.ifModifiedSince, an instant
+// (2015-08-31T08:14:33+10:00), into the HTTP-date the If-Modified-Since
+// header takes (RFC 9110 §13.1.3); any other value is passed on as it is.
+func httpDate(instant string) string {
+	t, err := time.Parse(time.RFC3339Nano, instant)
+	if err != nil {
+		return instant
+	}
+	return t.UTC().Format(http.TimeFormat)
 }
 
 // entryOutcome is the failure of a transaction: the failing entry's
