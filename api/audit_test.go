@@ -38,6 +38,18 @@ func newAuditTrail(t *testing.T, e *env) *auditTrail {
 // byRequest returns the AuditEvents whose request-id detail is rid.
 func (a *auditTrail) byRequest(t *testing.T, rid string) []map[string]any {
 	t.Helper()
+	var out []map[string]any
+	for _, ev := range a.all(t) {
+		if d, _ := json.Marshal(ev); strings.Contains(string(d), `"valueString":"`+rid+`"`) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// all returns every stored AuditEvent.
+func (a *auditTrail) all(t *testing.T) []map[string]any {
+	t.Helper()
 	cur, err := a.coll.Find(context.Background(), bson.D{})
 	if err != nil {
 		t.Fatal(err)
@@ -50,10 +62,8 @@ func (a *auditTrail) byRequest(t *testing.T, rid string) []map[string]any {
 	}
 	var out []map[string]any
 	for _, d := range docs {
-		if strings.Contains(d.Body, `"valueString":"`+rid+`"`) {
-			r := response{body: []byte(d.Body)}
-			out = append(out, r.json(t))
-		}
+		r := response{body: []byte(d.Body)}
+		out = append(out, r.json(t))
 	}
 	return out
 }

@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -104,13 +106,15 @@ func (s *Server) transaction(c echo.Context, b *fhir.Bundle) error {
 			return err
 		}
 		prefer := parsePrefer(c).Return
+		var audits []service.AuditRecord
 		for _, w := range writes {
 			r := results[w.Index]
 			out[w.Index] = s.writeEntry(r, prefer)
 			if r.Outcome != service.TxMatched && r.Outcome != service.TxNothing {
-				s.auditEntry(c, r)
+				audits = append(audits, s.entryAudit(c, r))
 			}
 		}
+		s.appendAudits(c, audits)
 	}
 	for _, i := range reads {
 		out[i] = s.dispatch(c, b.Entries[i])
@@ -155,9 +159,9 @@ func (s *Server) writeEntry(r service.TxResult, prefer string) map[string]any {
 	return entry
 }
 
-// auditEntry records one AuditEvent for a transaction's write, as the
-// single interaction would have.
-func (s *Server) auditEntry(c echo.Context, r service.TxResult) {
+// entryAudit is the AuditEvent of a transaction's write, as the single
+// interaction would have recorded it.
+func (s *Server) entryAudit(c echo.Context, r service.TxResult) service.AuditRecord {
 	in := map[service.TxOutcome]string{service.TxCreated: "create", service.TxUpdated: "update", service.TxDeleted: "delete"}[r.Outcome]
 	ref := r.Record.Type + "/" + r.Record.ID + "/_history/" + strconv.Itoa(r.Record.Version)
 	status := http.StatusOK
@@ -171,14 +175,27 @@ func (s *Server) auditEntry(c echo.Context, r service.TxResult) {
 	if rid := c.Response().Header().Get(echo.HeaderXRequestID); rid != "" {
 		ent.Detail = []map[string]any{{"type": "request-id", "valueString": rid}}
 	}
-	rec := s.newAudit(c, in, status, ent)
+	return s.newAudit(c, in, status, ent)
+}
+
+// appendAudits stores the AuditEvents of a transaction's writes, all at
+// once so that the store's group commit inserts them together (one
+// after another, each waited for its own insert: one storage commit per
+// entry).
+func (s *Server) appendAudits(c echo.Context, recs []service.AuditRecord) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), auditTimeout)
 	defer cancel()
-	if err := s.resources.Audit(ctx, rec); err != nil {
-		// The transaction is committed; its Bundle-level AuditEvent (which
-		// the response waits for) still records it.
-		s.log.ErrorContext(ctx, "audit of a transaction entry failed", "err", err)
+	var wg sync.WaitGroup
+	for _, rec := range recs {
+		wg.Go(func() {
+			if err := s.resources.Audit(ctx, rec); err != nil {
+				// The transaction is committed; its Bundle-level AuditEvent
+				// (which the response waits for) still records it.
+				s.log.ErrorContext(ctx, "audit of a transaction entry failed", "err", err)
+			}
+		})
 	}
+	wg.Wait()
 }
 
 func statusLine(code int) string { return strconv.Itoa(code) + " " + http.StatusText(code) }
@@ -238,7 +255,7 @@ func (s *Server) dispatch(c echo.Context, e fhir.Entry) map[string]any {
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
 	}
-	for h, v := range map[string]string{"If-Match": e.Request.IfMatch, "If-None-Match": e.Request.IfNoneMatch, "If-Modified-Since": e.Request.IfModifiedSince} {
+	for h, v := range map[string]string{"If-Match": e.Request.IfMatch, "If-None-Match": e.Request.IfNoneMatch, "If-Modified-Since": httpDate(e.Request.IfModifiedSince)} {
 		if v != "" {
 			req.Header.Set(h, v)
 		}
@@ -276,6 +293,17 @@ func (s *Server) dispatch(c echo.Context, e fhir.Entry) map[string]any {
 		}
 	}
 	return entry
+}
+
+// httpDate turns Bundle.entry.request.ifModifiedSince, an instant
+// (2015-08-31T08:14:33+10:00), into the HTTP-date the If-Modified-Since
+// header takes (RFC 9110 §13.1.3); any other value is passed on as it is.
+func httpDate(instant string) string {
+	t, err := time.Parse(time.RFC3339Nano, instant)
+	if err != nil {
+		return instant
+	}
+	return t.UTC().Format(http.TimeFormat)
 }
 
 // entryOutcome is the failure of a transaction: the failing entry's

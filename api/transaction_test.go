@@ -52,7 +52,7 @@ type bundleResponse struct {
 	}
 }
 
-func decodeBundle(t *testing.T, r response) bundleResponse {
+func decodeBundle(t testing.TB, r response) bundleResponse {
 	t.Helper()
 	var b bundleResponse
 	if err := json.Unmarshal(r.body, &b); err != nil {
@@ -325,6 +325,52 @@ func TestBundleAudit(t *testing.T) {
 		slices.Sort(got)
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%s: AuditEvents %v, want %v", tc.typ, got, tc.want)
+		}
+	}
+}
+
+// TestTransactionAudit: a transaction records one AuditEvent per write
+// (as the single interaction would: create, update, delete, with the
+// version written), none for a conditional create that matched, and
+// one for the Bundle.
+func TestTransactionAudit(t *testing.T) {
+	e := newEnv(t)
+	trail := newAuditTrail(t, e)
+	gone := e.create(goalBody)
+	wantStatus(t, e.do("POST", "/Patient", patientWithMRN("audit-1", "Seen"), "If-None-Exist", "identifier="+mrnSystem+"|audit-1"), http.StatusCreated)
+	body := txBundle("transaction",
+		txEntry(uuidPatient, "POST", "Patient", patientWithMRN("audit-1", "Seen"), `"ifNoneExist":`+jsonQuote("identifier="+mrnSystem+"|audit-1")),
+		txEntry(uuidGoal(0), "POST", "Goal", goalBody),
+		txEntry(uuidGoal(1), "POST", "Goal", goalBody),
+		txEntry("", "PUT", "Goal/au-put", goalWithID("au-put", "active")),
+		txEntry("", "DELETE", "Goal/"+gone, ""),
+	)
+	r := e.do("POST", "", body)
+	wantStatus(t, r, http.StatusOK)
+	b := decodeBundle(t, r)
+	want := map[string]string{} // entity reference → interaction
+	for i, in := range []string{"", "create", "create", "create", "delete"} {
+		if in != "" {
+			want[b.Entry[i].Response.Location] = in
+		}
+	}
+	if n := len(trail.byRequest(t, r.Header.Get("X-Request-Id"))); n != 1+4 {
+		t.Errorf("%d AuditEvents of the Bundle's request, want 5 (the Bundle's and its 4 writes')", n)
+	}
+	got := map[string]string{}
+	for _, ev := range trail.all(t) {
+		ref, _ := path(ev, "entity", 0, "what", "reference").(string)
+		if _, ok := want[ref]; !ok {
+			continue
+		}
+		if _, dup := got[ref]; dup {
+			t.Errorf("two AuditEvents for %s", ref)
+		}
+		got[ref] = fmt.Sprint(path(ev, "subtype", 0, "code"))
+	}
+	for ref, in := range want {
+		if got[ref] != in {
+			t.Errorf("AuditEvent of %s: %q, want %q", ref, got[ref], in)
 		}
 	}
 }

@@ -15,7 +15,10 @@ import (
 // with status 86 right after that step, as abruptly as a SIGKILL: no
 // deferred function runs. The steps of a transaction (Commit without
 // server transactions, txn.go) that are taken once per write count each
-// write: "after-txn-claim@2" stops after the second claim.
+// write: "after-txn-claim@2" stops after the second claim. The claims of
+// one type, and the placeholders of one type's new resources, are one
+// InsertMany: a failpoint on them stops after the whole batch that holds
+// the n-th.
 const (
 	afterClaim   = "after-claim"   // history entry inserted as pending
 	afterCurrent = "after-current" // current document replaced

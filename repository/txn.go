@@ -161,7 +161,8 @@ func (s *Store) commitJournaled(ctx context.Context, txid string, started time.T
 		return s.storageErr("begin transaction", err)
 	}
 	s.fail.reached(afterJournal)
-	if err := s.prepare(ctx, j, writes); err != nil {
+	claimed, err := s.prepare(ctx, j, writes)
+	if err != nil {
 		if errors.Is(err, service.ErrVersionConflict) && !s.now().After(deadline) {
 			// A certain failure: every write sent has landed, so the
 			// transaction can be undone now. After any other error a
@@ -184,7 +185,7 @@ func (s *Store) commitJournaled(ctx context.Context, txid string, started time.T
 		return fmt.Errorf("transaction %s: %w: %w", txid, service.ErrUnavailable, errTooLate)
 	}
 	s.fail.reached(afterTxnCommit)
-	if err := s.rollForwardTxn(ctx, j, deadline); err != nil {
+	if err := s.rollForwardTxn(ctx, j, claimed, deadline); err != nil {
 		// Committed: readers see it already; repair finishes the rest.
 		s.log.WarnContext(ctx, "committed transaction left to roll forward", "txn", txid, "err", err)
 	}
@@ -193,46 +194,124 @@ func (s *Store) commitJournaled(ctx context.Context, txid string, started time.T
 }
 
 // prepare claims every write's version and marks its current document
-// pend (steps 2 and 3).
-func (s *Store) prepare(ctx context.Context, j journalDoc, writes []service.Write) error {
-	for _, w := range writes {
-		h := toHistory(w.Rec, j.Started)
-		h.Txn = j.ID
-		if _, err := s.history(w.Rec.Type).InsertOne(ctx, h); err != nil {
-			if mongo.IsDuplicateKeyError(err) {
-				s.onClaimTaken(ctx, w.Rec.Type, h.ID)
-				return conflict(txnEntry{Type: w.Rec.Type, ID: w.Rec.ID, V: w.Rec.Version}, "version taken")
-			}
-			return s.storageErr("claim version", err)
+// pend (steps 2 and 3), and returns the claimed versions (in the order
+// of writes). The claims of each type are one ordered InsertMany, as are
+// the placeholders of each type's new resources: on FerretDB one storage
+// commit for each instead of one per write. An ordered insert stops at
+// its first duplicate, so every claim (placeholder) before it is held
+// and none after it is, as when claiming one by one; cleanupTxn undoes
+// either. Only the marks of existing resources, each a read and a check,
+// go one by one. Every claim still precedes every mark.
+func (s *Store) prepare(ctx context.Context, j journalDoc, writes []service.Write) ([]historyDoc, error) {
+	hs := make([]historyDoc, len(writes))
+	for i, w := range writes {
+		hs[i] = toHistory(w.Rec, j.Started)
+		hs[i].Txn = j.ID
+	}
+	for lo, hi := range typeRuns(writes) {
+		docs := make([]any, 0, hi-lo)
+		for _, h := range hs[lo:hi] {
+			docs = append(docs, h)
 		}
-		s.fail.reached(afterTxnClaim)
+		typ := writes[lo].Rec.Type
+		if _, err := s.history(typ).InsertMany(ctx, docs); err != nil {
+			if k, dup := duplicateAt(err); dup {
+				w := writes[lo+k].Rec
+				s.onClaimTaken(ctx, typ, hs[lo+k].ID)
+				return nil, conflict(txnEntry{Type: typ, ID: w.ID, V: w.Version}, "version taken")
+			}
+			return nil, s.storageErr("claim version", err)
+		}
+		for range docs {
+			s.fail.reached(afterTxnClaim)
+		}
+	}
+	for lo, hi := range typeRuns(writes) {
+		var docs []any
+		var fresh []int // the index in writes of each placeholder
+		for i := lo; i < hi; i++ {
+			if writes[i].Prev == 0 {
+				docs = append(docs, placeholder(j.ID, writes[i]))
+				fresh = append(fresh, i)
+			}
+		}
+		if len(docs) == 0 {
+			continue
+		}
+		typ := writes[lo].Rec.Type
+		if _, err := s.current(typ).InsertMany(ctx, docs); err != nil {
+			if k, dup := duplicateAt(err); dup {
+				w := writes[fresh[k]].Rec
+				return nil, conflict(txnEntry{Type: typ, ID: w.ID, V: w.Version}, "the resource exists")
+			}
+			return nil, s.storageErr("mark pend", err)
+		}
+		for range docs {
+			s.fail.reached(afterPend)
+		}
 	}
 	for _, w := range writes {
+		if w.Prev == 0 {
+			continue
+		}
 		if err := s.markPend(ctx, j.ID, w); err != nil {
-			return err
+			return nil, err
 		}
 		s.fail.reached(afterPend)
 	}
-	return nil
+	return hs, nil
 }
 
-// markPend marks the current document of w pend, or inserts a placeholder
-// for a new resource: deleted, version 0, so that no read or search
-// takes it for a resource. Holding the claim of w's version, this
-// transaction is the only writer of the document until it ends.
+// typeRuns yields the [lo, hi) runs of writes (sorted by type) that have
+// one type.
+func typeRuns(writes []service.Write) func(yield func(lo, hi int) bool) {
+	return func(yield func(lo, hi int) bool) {
+		for lo := 0; lo < len(writes); {
+			hi := lo + 1
+			for hi < len(writes) && writes[hi].Rec.Type == writes[lo].Rec.Type {
+				hi++
+			}
+			if !yield(lo, hi) {
+				return
+			}
+			lo = hi
+		}
+	}
+}
+
+// duplicateAt reports whether err is a duplicate key error, and the
+// index in the InsertMany of the document that met it (0 if the error
+// does not say).
+func duplicateAt(err error) (int, bool) {
+	if !mongo.IsDuplicateKeyError(err) {
+		return 0, false
+	}
+	var bwe mongo.BulkWriteException
+	if errors.As(err, &bwe) {
+		for _, we := range bwe.WriteErrors {
+			if mongo.IsDuplicateKeyError(we.WriteError) {
+				return we.Index, true
+			}
+		}
+	}
+	return 0, true
+}
+
+// placeholder is the current document of w, a new resource, while
+// transaction txid writes it: deleted, version 0, so that no read or
+// search takes it for a resource.
+func placeholder(txid string, w service.Write) currentDoc {
+	return currentDoc{ID: w.Rec.ID, Deleted: true, Board: w.Rec.Board, Pend: &pendMark{Txn: txid, V: w.Rec.Version},
+		Index: indexFields{SV: indexVersion}}
+}
+
+// markPend marks the current document of w, an existing resource, pend
+// (a new one gets a placeholder: see prepare). Holding the claim of w's
+// version, this transaction is the only writer of the document until it
+// ends.
 func (s *Store) markPend(ctx context.Context, txid string, w service.Write) error {
 	e := txnEntry{Type: w.Rec.Type, ID: w.Rec.ID, V: w.Rec.Version}
 	mark := &pendMark{Txn: txid, V: e.V}
-	if w.Prev == 0 {
-		ph := currentDoc{ID: e.ID, Deleted: true, Board: w.Rec.Board, Pend: mark, Index: indexFields{SV: indexVersion}}
-		if _, err := s.current(e.Type).InsertOne(ctx, ph); err != nil {
-			if mongo.IsDuplicateKeyError(err) {
-				return conflict(e, "the resource exists")
-			}
-			return s.storageErr("mark pend", err)
-		}
-		return nil
-	}
 	c, err := s.currentDoc(ctx, e.Type, e.ID)
 	if errors.Is(err, service.ErrNotFound) {
 		return conflict(e, "the resource does not exist")
@@ -305,23 +384,26 @@ func (s *Store) txnCommitted(ctx context.Context, txid string) (bool, error) {
 // document still marked pend by j is replaced by its new version, each
 // history entry marked committed, then the journal entry deleted. It
 // writes nothing after deadline.
-func (s *Store) rollForwardTxn(ctx context.Context, j journalDoc, deadline time.Time) error {
-	for _, e := range j.Entries {
-		c, err := s.currentDoc(ctx, e.Type, e.ID)
+//
+// own, if not nil, are the versions this process claimed for j (in the
+// order of j.Entries): the committer rolls its own transaction forward
+// without reading anything back. Until it replaces a document marked
+// pend by j, nobody else writes that document: a writer of the version j
+// claimed finds the claim taken, a writer of the next one waits
+// (blockedByTxn), another transaction finds the mark, and repair waits
+// for StaleAfter, past the deadline. On MongoDB the replace is fenced on
+// the mark all the same. A repairer (own nil) reads each document first:
+// an interrupted roll forward may have been followed by other writes.
+func (s *Store) rollForwardTxn(ctx context.Context, j journalDoc, own []historyDoc, deadline time.Time) error {
+	for i, e := range j.Entries {
+		var err error
+		if own != nil {
+			err = s.replacePend(ctx, j.ID, e, own[i], deadline)
+		} else {
+			err = s.rollForwardEntry(ctx, j.ID, e, deadline)
+		}
 		if err != nil {
 			return err
-		}
-		if c.Pend != nil && c.Pend.Txn == j.ID {
-			var h historyDoc
-			if err := s.history(e.Type).FindOne(ctx, bson.D{{Key: "_id", Value: e.hid()}}).Decode(&h); err != nil {
-				return s.storageErr("read history", err)
-			}
-			if s.now().After(deadline) {
-				return errTooLate
-			}
-			if _, err := s.current(e.Type).ReplaceOne(ctx, bson.D{{Key: "_id", Value: e.ID}}, s.currentOf(e.Type, h)); err != nil {
-				return s.storageErr("roll forward", err)
-			}
 		}
 		if err := s.markCommitted(ctx, e.Type, e.hid()); err != nil {
 			return s.storageErr("mark committed", err)
@@ -332,6 +414,44 @@ func (s *Store) rollForwardTxn(ctx context.Context, j journalDoc, deadline time.
 		return s.storageErr("end transaction", err)
 	}
 	s.fail.reached(afterTxnDone)
+	return nil
+}
+
+// rollForwardEntry replaces e's current document by the version
+// transaction txid wrote, if the document is still marked pend by txid.
+func (s *Store) rollForwardEntry(ctx context.Context, txid string, e txnEntry, deadline time.Time) error {
+	c, err := s.currentDoc(ctx, e.Type, e.ID)
+	if err != nil {
+		return err
+	}
+	if c.Pend == nil || c.Pend.Txn != txid {
+		return nil
+	}
+	var h historyDoc
+	if err := s.history(e.Type).FindOne(ctx, bson.D{{Key: "_id", Value: e.hid()}}).Decode(&h); err != nil {
+		return s.storageErr("read history", err)
+	}
+	return s.replacePend(ctx, txid, e, h, deadline)
+}
+
+// replacePend replaces e's current document, marked pend by transaction
+// txid, by h, the version txid wrote: on FerretDB by _id alone (any other
+// filter scans), elsewhere only while the mark is there.
+func (s *Store) replacePend(ctx context.Context, txid string, e txnEntry, h historyDoc, deadline time.Time) error {
+	if s.now().After(deadline) {
+		return errTooLate
+	}
+	filter := bson.D{{Key: "_id", Value: e.ID}}
+	if !s.ferret {
+		filter = append(filter, bson.E{Key: "pend.txn", Value: txid})
+	}
+	res, err := s.current(e.Type).ReplaceOne(ctx, filter, s.currentOf(e.Type, h))
+	if err != nil {
+		return s.storageErr("roll forward", err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("roll forward %s: the current document is no longer marked by transaction %s", e, txid)
+	}
 	return nil
 }
 
@@ -449,7 +569,7 @@ func (s *Store) repairTxn(ctx context.Context, txid string, orphan *txnEntry) er
 	}
 	deadline := taken.Add(s.opts.WriteTimeout)
 	if committed {
-		err = s.rollForwardTxn(ctx, j, deadline)
+		err = s.rollForwardTxn(ctx, j, nil, deadline)
 	} else {
 		err = s.cleanupTxn(ctx, j, deadline)
 	}

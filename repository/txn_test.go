@@ -36,6 +36,13 @@ func tombstone(id string, v int) service.Record {
 		LastUpdated: time.Now().UTC().Truncate(time.Millisecond)}
 }
 
+// carePlanRec is version v of CarePlan id, for Patient/p1.
+func carePlanRec(id string, v int) service.Record {
+	body := fmt.Sprintf(`{"resourceType":"CarePlan","id":%q,"status":"active","intent":"plan","subject":{"reference":"Patient/p1"}}`, id)
+	return service.Record{Type: "CarePlan", ID: id, Version: v, Method: "PUT", Board: "A", Patients: []string{"p1"},
+		LastUpdated: time.Now().UTC().Truncate(time.Millisecond), Body: []byte(body)}
+}
+
 func mustPut(t *testing.T, s *Store, r service.Record) {
 	t.Helper()
 	if err := s.Put(context.Background(), r, r.Version-1); err != nil {
@@ -282,6 +289,16 @@ func TestCommitConflictLeavesNothing(t *testing.T) {
 		{"exists", func() []service.Write {
 			return []service.Write{w(goalRec("a", 2, "completed", "")), w(goalRec("zz", 1, "completed", ""))}
 		}, "Goal/zz/1"},
+		// The same in the middle of the placeholders (one InsertMany):
+		// m's is inserted, then undone; zzz's never is.
+		{"exists-midway", func() []service.Write {
+			return []service.Write{w(goalRec("m", 1, "completed", "")), w(goalRec("zz", 1, "completed", "")), w(goalRec("zzz", 1, "completed", ""))}
+		}, "Goal/zz/1"},
+		// Two types: the CarePlan's claim and placeholder (the first
+		// InsertMany of each step) are undone when a Goal's claim fails.
+		{"claim-other-type", func() []service.Write {
+			return []service.Write{w(goalRec("a", 2, "completed", "")), w(carePlanRec("c", 1)), w(goalRec("b", 2, "completed", ""))}
+		}, "Goal/b/2"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := openStore(t, Options{})
@@ -310,6 +327,10 @@ func TestCommitConflictLeavesNothing(t *testing.T) {
 			mustPut(t, s, goalRec("a", 2, "active", "a2"))
 			mustPut(t, s, goalRec("n", 1, "active", "n1"))
 			mustPut(t, s, goalRec("zz", 2, "active", "zz2"))
+			if _, err := s.Current(ctx, "CarePlan", "c"); !errors.Is(err, service.ErrNotFound) {
+				t.Errorf("CarePlan c: %v", err)
+			}
+			mustPut(t, s, carePlanRec("c", 1))
 		})
 	}
 }
