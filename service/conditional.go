@@ -154,24 +154,31 @@ func satisfies(typ string, body []byte, query *search.Query) (bool, error) {
 	return search.MatchesAll(query.Clauses, idx), nil
 }
 
+// conditionalWrite checks a conditional create's or update's request:
+// the caller's access, the type, the criteria and the body.
+func conditionalWrite(ctx context.Context, typ string, body []byte, q url.Values) (Access, *search.Query, *fhir.Resource, error) {
+	a, err := access(ctx)
+	if err != nil {
+		return Access{}, nil, nil, err
+	}
+	if err := checkTypeID(typ, "x"); err != nil {
+		return Access{}, nil, nil, err
+	}
+	query, err := criteria(typ, q)
+	if err != nil {
+		return Access{}, nil, nil, err
+	}
+	res, err := fhir.Parse(typ, body)
+	return a, query, res, err
+}
+
 // ConditionalCreate creates body unless criteria already match (R4
 // If-None-Exist): no match creates it, one match returns that resource
 // with created false, several fail with ErrPrecondition (412). Racing
 // creates with the same criteria create one resource (see the claims
 // above).
 func (s *Resources) ConditionalCreate(ctx context.Context, typ string, body []byte, q url.Values) (rec Record, created bool, err error) {
-	a, err := access(ctx)
-	if err != nil {
-		return Record{}, false, err
-	}
-	if err := checkTypeID(typ, "x"); err != nil {
-		return Record{}, false, err
-	}
-	query, err := criteria(typ, q)
-	if err != nil {
-		return Record{}, false, err
-	}
-	res, err := fhir.Parse(typ, body)
+	a, query, res, err := conditionalWrite(ctx, typ, body, q)
 	if err != nil {
 		return Record{}, false, err
 	}
@@ -357,18 +364,7 @@ func (s *Resources) holds(ctx context.Context, a Access, typ string, c Claim, qu
 // update-as-create), with several it fails with ErrPrecondition. An id in
 // body must be the match's. ifMatch applies to the match.
 func (s *Resources) ConditionalUpdate(ctx context.Context, typ string, body []byte, q url.Values, ifMatch *int) (Record, bool, error) {
-	a, err := access(ctx)
-	if err != nil {
-		return Record{}, false, err
-	}
-	if err := checkTypeID(typ, "x"); err != nil {
-		return Record{}, false, err
-	}
-	query, err := criteria(typ, q)
-	if err != nil {
-		return Record{}, false, err
-	}
-	res, err := fhir.Parse(typ, body)
+	a, query, res, err := conditionalWrite(ctx, typ, body, q)
 	if err != nil {
 		return Record{}, false, err
 	}

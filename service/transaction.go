@@ -251,30 +251,15 @@ func (s *Resources) identify(ctx context.Context, w *txWrite, mine map[string]st
 			return a.mayWrite(w.typ, nil)
 		}
 		w.outcome = TxDeleted
-		if u.ID != "" {
-			if err := checkTypeID(w.typ, u.ID); err != nil {
-				return err
-			}
-			w.id = u.ID
-		} else {
-			query, err := criteria(w.typ, u.Query)
-			if err != nil {
-				return err
-			}
-			ms, err := s.matches(ctx, a, query, 1)
-			if err != nil {
-				return err
-			}
-			switch len(ms) {
-			case 0:
-				w.outcome = TxNothing
-				return nil
-			case 1:
-				w.id = ms[0].ID
-			default:
-				return errSeveral(w.typ, len(ms), 1)
-			}
+		id, found, err := s.target(ctx, a, w.typ, u)
+		if err != nil {
+			return err
 		}
+		if !found {
+			w.outcome = TxNothing
+			return nil
+		}
+		w.id = id
 		if err := s.current(ctx, w, nil); err != nil {
 			return err
 		}
@@ -291,29 +276,14 @@ func (s *Resources) identify(ctx context.Context, w *txWrite, mine map[string]st
 			return err
 		}
 		w.patch, w.outcome = p, TxUpdated
-		if u.ID != "" {
-			if err := checkTypeID(w.typ, u.ID); err != nil {
-				return err
-			}
-			w.id = u.ID
-		} else {
-			query, err := criteria(w.typ, u.Query)
-			if err != nil {
-				return err
-			}
-			ms, err := s.matches(ctx, a, query, 1)
-			if err != nil {
-				return err
-			}
-			switch len(ms) {
-			case 0:
-				return fmt.Errorf("%s?%s: no resource matches the criteria: %w", w.typ, u.Query.Encode(), ErrNotFound)
-			case 1:
-				w.id = ms[0].ID
-			default:
-				return errSeveral(w.typ, len(ms), 1)
-			}
+		id, found, err := s.target(ctx, a, w.typ, u)
+		if err != nil {
+			return err
 		}
+		if !found {
+			return fmt.Errorf("%s?%s: no resource matches the criteria: %w", w.typ, u.Query.Encode(), ErrNotFound)
+		}
+		w.id = id
 		if err := s.current(ctx, w, errHidden); errors.Is(err, errHidden) {
 			return s.hiddenError(ctx, a, w.typ, w.id)
 		} else if err != nil {
@@ -328,6 +298,29 @@ func (s *Resources) identify(ctx context.Context, w *txWrite, mine map[string]st
 		return nil
 	}
 	return fhir.Errorf(r4.IssueTypeNotSupported, "", "%s is not supported in a transaction", e.Request.Method)
+}
+
+// target is the resource an entry's url names: its id, or the one
+// match of its criteria among what a may change (found false: none).
+// Several matches fail.
+func (s *Resources) target(ctx context.Context, a Access, typ string, u fhir.RequestURL) (id string, found bool, err error) {
+	if u.ID != "" {
+		return u.ID, true, checkTypeID(typ, u.ID)
+	}
+	query, err := criteria(typ, u.Query)
+	if err != nil {
+		return "", false, err
+	}
+	ms, err := s.matches(ctx, a, query, 1)
+	switch {
+	case err != nil:
+		return "", false, err
+	case len(ms) > 1:
+		return "", false, errSeveral(typ, len(ms), 1)
+	case len(ms) == 1:
+		return ms[0].ID, true, nil
+	}
+	return "", false, nil
 }
 
 // current reads w's current version and checks If-Match. A version the
