@@ -229,6 +229,7 @@ func (s *Store) commitJournaled(ctx context.Context, txid string, started time.T
 	if err := s.takeSlot(ctx, j); err != nil {
 		return err
 	}
+	s.fail.reached(afterTxnSlot)
 	if s.now().After(deadline) {
 		return fmt.Errorf("transaction %s: %w: %w", txid, service.ErrUnavailable, errTooLate)
 	}

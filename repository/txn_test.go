@@ -631,6 +631,35 @@ func TestConsistentlyRereads(t *testing.T) {
 	if err != nil || reads != 2 {
 		t.Errorf("a commit during the read: %d reads, %v; want 2", reads, err)
 	}
+	// A commit of a type the read does not read changes nothing.
+	reads = 0
+	err = s.consistently(ctx, true, []string{"CarePlan"}, func() error {
+		reads++
+		return commit()
+	})
+	if err != nil || reads != 1 {
+		t.Errorf("a commit of another type during the read: %d reads, %v; want 1", reads, err)
+	}
+	// A transaction that took its commit slot before the read, and commits
+	// during it, is found through the journal.
+	paused, release := pauseAt(t, s, afterTxnSlot)
+	done := goCommit(s, w(goalRec("slow", 1, "active", "")))
+	<-paused
+	reads = 0
+	err = s.consistently(ctx, false, nil, func() error {
+		reads++
+		if reads == 1 {
+			release()
+			if err := <-done; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || reads != 2 {
+		t.Errorf("a commit slotted before the read: %d reads, %v; want 2", reads, err)
+	}
+	s.fail = nil
 	reads = 0
 	err = s.consistently(ctx, false, nil, func() error {
 		reads++
