@@ -27,6 +27,7 @@ const (
 	afterJournal     = "after-journal"     // transaction's journal entry inserted
 	afterTxnClaim    = "after-txn-claim"   // one write's history entry claimed
 	afterPend        = "after-pend"        // one current document marked pend (or placeholder inserted)
+	afterTxnSlot     = "after-txn-slot"    // commit slot taken
 	afterTxnCommit   = "after-txn-commit"  // outcome inserted as committed: the commit point
 	afterRollforward = "after-rollforward" // one current document replaced, its entry marked committed
 	afterTxnDone     = "after-txn-done"    // journal entry deleted
@@ -34,7 +35,7 @@ const (
 
 // failpointSteps are the steps a failpoint may name.
 var failpointSteps = []string{afterClaim, afterCurrent, afterCommit,
-	afterJournal, afterTxnClaim, afterPend, afterTxnCommit, afterRollforward, afterTxnDone}
+	afterJournal, afterTxnClaim, afterPend, afterTxnSlot, afterTxnCommit, afterRollforward, afterTxnDone}
 
 // FailpointExitCode is the exit status of a process stopped by a failpoint.
 const FailpointExitCode = 86

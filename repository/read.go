@@ -16,17 +16,14 @@ import (
 // Current implements service.Store. It is one lookup by _id, which
 // FerretDB pushes down to SQLite (and the embedded server indexes); for
 // a document a transaction marked pend, one more of the transaction's
-// outcome, and if it committed, one of the version it wrote.
+// outcome (and if there is none, one more of the document), and if it
+// committed, one of the version it wrote.
 func (s *Store) Current(ctx context.Context, typ, id string) (service.Record, error) {
-	c, err := s.currentDoc(ctx, typ, id)
+	c, done, err := s.readCurrent(ctx, typ, id)
 	if err != nil {
 		return service.Record{}, err
 	}
 	if c.Pend != nil {
-		done, err := s.txnCommitted(ctx, c.Pend.Txn)
-		if err != nil {
-			return service.Record{}, err
-		}
 		if done {
 			// Committed, not yet rolled forward: the version it wrote is
 			// current (its entry was claimed before the mark was set).
@@ -91,7 +88,7 @@ func (s *Store) visible(ctx context.Context, typ string, h historyDoc, memo map[
 		if done, ok := memo[h.Txn]; ok {
 			return done, nil
 		}
-		done, err := s.txnCommitted(ctx, h.Txn)
+		done, err := s.entryCommitted(ctx, typ, h)
 		if err != nil {
 			return false, err
 		}
@@ -117,8 +114,15 @@ func (s *Store) History(ctx context.Context, q service.HistoryQuery) ([]service.
 	if q.ID != "" {
 		return s.instanceHistory(ctx, q)
 	}
+	var read []string // the types read; nil: all
+	switch {
+	case q.Type != "":
+		read = []string{q.Type}
+	case q.Types != nil:
+		read = q.Types
+	}
 	var out []service.Record
-	err := s.consistently(ctx, false, func() error {
+	err := s.consistently(ctx, false, read, func() error {
 		var err error
 		out, err = s.history1(ctx, q)
 		return err

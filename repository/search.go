@@ -68,17 +68,30 @@ const maxIDLookups = 100
 // page (more only when candidates the filter let through fail the exact
 // check), plus one per chain or _has level and one per include level and
 // type. Without server transactions it is read consistently (see
-// consistently): three more queries, of the small transaction
-// collections, and a second reading if a transaction committed during
-// the first.
+// consistently): one more query, of the journal, a few point lookups,
+// and a second reading if a transaction writing a type it reads
+// committed during the first.
 func (s *Store) Search(ctx context.Context, q service.SearchQuery) (service.SearchResult, error) {
 	var res service.SearchResult
-	err := s.consistently(ctx, true, func() error {
+	err := s.consistently(ctx, true, readTypes(q), func() error {
 		var err error
 		res, err = s.search1(ctx, q)
 		return err
 	})
 	return res, err
+}
+
+// readTypes are the types a search may read: those searched, or all of
+// them when it follows chains, _has or includes.
+func readTypes(q service.SearchQuery) []string {
+	if q.Query == nil || len(q.Query.Include) > 0 || len(q.Query.RevInclude) > 0 ||
+		slices.ContainsFunc(q.Query.Clauses, func(c search.Clause) bool { return len(c.Chain) > 0 }) {
+		return nil
+	}
+	if q.Type != "" {
+		return []string{q.Type}
+	}
+	return q.Types
 }
 
 // search1 reads one page of a search.

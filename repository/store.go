@@ -166,7 +166,7 @@ type Store struct {
 	fail         *failpoint
 	now          func() time.Time
 	repairs      repairCounter
-	purged       purgeClock
+	slots        slotCache
 	audits       *auditBatcher
 }
 
@@ -227,8 +227,8 @@ func (s *Store) init(ctx context.Context) error {
 	if n > 0 {
 		s.log.WarnContext(ctx, "repaired interrupted writes", "count", n)
 	}
-	if _, err := s.purgeOutcomes(ctx); err != nil {
-		return fmt.Errorf("purge transaction outcomes: %w", err)
+	if err := s.purgeAtStart(ctx); err != nil {
+		return fmt.Errorf("purge: %w", err)
 	}
 	return nil
 }
@@ -277,7 +277,7 @@ func (s *Store) ensureCollections(ctx context.Context) error {
 	for _, n := range existing {
 		have[n] = true
 	}
-	for _, name := range []string{repairCollection, auditCollection, claimCollection, txnCollection, outcomeCollection} {
+	for _, name := range []string{repairCollection, auditCollection, claimCollection, txnCollection, outcomeCollection, slotCollection} {
 		if have[name] {
 			continue
 		}

@@ -18,7 +18,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
 
-func openStore(t *testing.T, opts Options) *Store {
+func openStore(t testing.TB, opts Options) *Store {
 	t.Helper()
 	ms := mongotest.Start(t)
 	db := ms.NewDatabase(t)

@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync/atomic"
+	"strconv"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -22,17 +23,21 @@ import (
 const (
 	// txnCollection is the journal: one entry per live transaction.
 	txnCollection = "matcare_txn"
-	// outcomeCollection holds each transaction's outcome; its unique _id
-	// decides a commit racing an abort.
+	// outcomeCollection holds the outcome of each live transaction; its
+	// unique _id decides a commit racing an abort.
 	outcomeCollection = "matcare_txn_outcome"
+	// slotCollection holds commit slots: each transaction takes the next
+	// one of the minute before its commit point, so that a read can tell
+	// by point lookups whether any transaction committed while it ran.
+	slotCollection = "matcare_txn_slot"
 )
 
-// Outcomes of finished transactions are kept outcomeRetention (readers
-// that met a pend mark, and searches running while it committed, look
-// them up), and purged at start-up and every purgeEvery.
+// Commit slots are kept slotRetention, and purged at start-up and every
+// purgeEvery; a consistent read lasting more than half of slotRetention
+// cannot be checked and fails as unavailable.
 const (
-	outcomeRetention = time.Hour
-	purgeEvery       = 10 * time.Minute
+	slotRetention = 30 * time.Minute
+	purgeEvery    = 5 * time.Minute
 )
 
 // txnEntry is one write of a transaction, as its journal lists it.
@@ -52,11 +57,35 @@ type journalDoc struct {
 	Entries []txnEntry `bson:"entries"`
 }
 
-// outcomeDoc decides a transaction: the first one inserted wins.
+// outcomeDoc decides a transaction: the first one inserted wins. It is
+// deleted once the transaction has finished (after its journal entry).
 type outcomeDoc struct {
 	ID        string    `bson:"_id"`
 	Committed bool      `bson:"committed"`
 	At        time.Time `bson:"at"`
+}
+
+// slotDoc is commit slot n of minute b, _id "<b>/<n>": the slots of a
+// minute are always 1..N, each taken by one insert.
+type slotDoc struct {
+	ID    string    `bson:"_id"`
+	Txn   string    `bson:"txn"`
+	Types []string  `bson:"types"`
+	At    time.Time `bson:"at"`
+}
+
+func slotID(b int64, n int) string { return strconv.FormatInt(b, 10) + "/" + strconv.Itoa(n) }
+
+// minuteOf is the minute a commit slot taken at t belongs to.
+func minuteOf(t time.Time) int64 { return t.Unix() / 60 }
+
+// slotCache holds, per minute, the highest commit slot this process knows
+// to exist.
+type slotCache struct {
+	mu     sync.Mutex
+	n      map[int64]int
+	purged int64 // minutes before this one are purged (0: not yet)
+	last   time.Time
 }
 
 // pendMark on a current document names the transaction writing its next
@@ -68,6 +97,31 @@ type pendMark struct {
 
 func (s *Store) journal() *mongo.Collection  { return s.db.Collection(txnCollection) }
 func (s *Store) outcomes() *mongo.Collection { return s.db.Collection(outcomeCollection) }
+func (s *Store) slotColl() *mongo.Collection { return s.db.Collection(slotCollection) }
+
+// types are the types entries write, sorted, each once.
+func types(entries []txnEntry) []string {
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Type)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// touches reports whether a transaction writing written changes what a
+// read of read sees (nil: every type).
+func touches(written, read []string) bool {
+	if read == nil {
+		return true
+	}
+	for _, t := range written {
+		if slices.Contains(read, t) {
+			return true
+		}
+	}
+	return false
+}
 
 // conflict is ErrVersionConflict naming the entry e.
 func conflict(e txnEntry, format string, args ...any) error {
@@ -173,6 +227,10 @@ func (s *Store) commitJournaled(ctx context.Context, txid string, started time.T
 		}
 		return err
 	}
+	if err := s.takeSlot(ctx, j); err != nil {
+		return err
+	}
+	s.fail.reached(afterTxnSlot)
 	if s.now().After(deadline) {
 		return fmt.Errorf("transaction %s: %w: %w", txid, service.ErrUnavailable, errTooLate)
 	}
@@ -333,6 +391,89 @@ func (s *Store) markPend(ctx context.Context, txid string, w service.Write) erro
 	return nil
 }
 
+// takeSlot takes the next commit slot of the current minute for j.
+func (s *Store) takeSlot(ctx context.Context, j journalDoc) error {
+	b := minuteOf(s.now())
+	s.slots.mu.Lock()
+	n := s.slots.n[b]
+	s.slots.mu.Unlock()
+	for {
+		_, err := s.slotColl().InsertOne(ctx, slotDoc{ID: slotID(b, n+1), Txn: j.ID, Types: types(j.Entries), At: s.now()})
+		if err == nil {
+			s.knowSlot(b, n+1)
+			return nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return s.storageErr("take commit slot", err)
+		}
+		if n, err = s.highestSlot(ctx, b); err != nil {
+			return err
+		}
+	}
+}
+
+// knowSlot records that slot n of minute b exists.
+func (s *Store) knowSlot(b int64, n int) {
+	s.slots.mu.Lock()
+	defer s.slots.mu.Unlock()
+	if s.slots.n == nil {
+		s.slots.n = map[int64]int{}
+	}
+	if n > s.slots.n[b] {
+		s.slots.n[b] = n
+	}
+	for k := range s.slots.n {
+		if k < b-int64(slotRetention/time.Minute) {
+			delete(s.slots.n, k)
+		}
+	}
+}
+
+// highestSlot returns the number of commit slots of minute b, by point
+// lookups from the highest known: the next, then galloping and bisecting.
+func (s *Store) highestSlot(ctx context.Context, b int64) (int, error) {
+	s.slots.mu.Lock()
+	lo := s.slots.n[b]
+	s.slots.mu.Unlock()
+	exists := func(n int) (bool, error) {
+		err := s.slotColl().FindOne(ctx, bson.D{{Key: "_id", Value: slotID(b, n)}},
+			options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return false, nil
+		}
+		if err != nil {
+			return false, s.storageErr("read commit slot", err)
+		}
+		return true, nil
+	}
+	// lo exists (or is 0); find hi > lo that does not.
+	hi := lo + 1
+	for step := 1; ; step *= 2 {
+		ok, err := exists(hi)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			break
+		}
+		lo, hi = hi, hi+step
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := exists(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	s.knowSlot(b, lo)
+	return lo, nil
+}
+
 // decide inserts the outcome of transaction txid (the commit point when
 // commit is set) unless one exists, and reports the outcome that holds.
 func (s *Store) decide(ctx context.Context, txid string, commit bool) (bool, error) {
@@ -373,11 +514,49 @@ func (s *Store) outcome(ctx context.Context, txid string) (committed, found bool
 	return o.Committed, true, nil
 }
 
-// txnCommitted reports whether transaction txid has committed: false
-// while it is undecided and when it was aborted.
-func (s *Store) txnCommitted(ctx context.Context, txid string) (bool, error) {
-	ok, _, err := s.outcome(ctx, txid)
-	return ok, err
+// readCurrent reads the current document of typ/id, and reports whether
+// the transaction that marked it pend (if one did) has committed: readers
+// then see the version it marked. An outcome is deleted only after the
+// transaction's marks, so a missing one means that the transaction has
+// not decided, if the mark is still there when the document is read
+// again, and otherwise that the mark is gone: the second reading is used.
+func (s *Store) readCurrent(ctx context.Context, typ, id string) (currentDoc, bool, error) {
+	c, err := s.currentDoc(ctx, typ, id)
+	for range 5 {
+		if err != nil || c.Pend == nil {
+			return c, false, err
+		}
+		ok, found, err := s.outcome(ctx, c.Pend.Txn)
+		if err != nil || found {
+			return c, ok, err
+		}
+		again, err := s.currentDoc(ctx, typ, id)
+		if err == nil && again.Pend != nil && *again.Pend == *c.Pend {
+			return c, false, nil
+		}
+		c = again
+	}
+	return c, false, fmt.Errorf("%s/%s: transactions kept writing it while read: %w", typ, id, service.ErrUnavailable)
+}
+
+// entryCommitted reports whether pending history entry h of a
+// transaction is committed: if its outcome says so or, the outcome being
+// deleted after the transaction's entries were marked committed or
+// removed, if the entry reads committed again.
+func (s *Store) entryCommitted(ctx context.Context, typ string, h historyDoc) (bool, error) {
+	ok, found, err := s.outcome(ctx, h.Txn)
+	if err != nil || found {
+		return ok, err
+	}
+	var again historyDoc
+	err = s.history(typ).FindOne(ctx, bson.D{{Key: "_id", Value: h.ID}}).Decode(&again)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, s.storageErr("read history", err)
+	}
+	return again.State == committed, nil
 }
 
 // rollForwardTxn completes committed transaction j: each current
@@ -410,8 +589,8 @@ func (s *Store) rollForwardTxn(ctx context.Context, j journalDoc, own []historyD
 		}
 		s.fail.reached(afterRollforward)
 	}
-	if _, err := s.journal().DeleteOne(ctx, bson.D{{Key: "_id", Value: j.ID}}); err != nil {
-		return s.storageErr("end transaction", err)
+	if err := s.endTxn(ctx, j); err != nil {
+		return err
 	}
 	s.fail.reached(afterTxnDone)
 	return nil
@@ -451,6 +630,24 @@ func (s *Store) replacePend(ctx context.Context, txid string, e txnEntry, h hist
 	}
 	if res.MatchedCount == 0 {
 		return fmt.Errorf("roll forward %s: the current document is no longer marked by transaction %s", e, txid)
+	}
+	return nil
+}
+
+// endTxn deletes the journal entry of finished transaction j, then its
+// outcome (which readers no longer need: the marks and pending entries it
+// decided are gone). An orphan's outcome (j made up for one entry, with
+// no start) is kept: it decides its other entries.
+func (s *Store) endTxn(ctx context.Context, j journalDoc) error {
+	if j.Started.IsZero() {
+		return nil
+	}
+	id := bson.D{{Key: "_id", Value: j.ID}}
+	if _, err := s.journal().DeleteOne(ctx, id); err != nil {
+		return s.storageErr("end transaction", err)
+	}
+	if _, err := s.outcomes().DeleteOne(ctx, id); err != nil {
+		return s.storageErr("end transaction", err)
 	}
 	return nil
 }
@@ -511,10 +708,7 @@ func (s *Store) cleanupTxn(ctx context.Context, j journalDoc, deadline time.Time
 			return s.storageErr("undo claim", err)
 		}
 	}
-	if _, err := s.journal().DeleteOne(ctx, bson.D{{Key: "_id", Value: j.ID}}); err != nil {
-		return s.storageErr("end transaction", err)
-	}
-	return nil
+	return s.endTxn(ctx, j)
 }
 
 // repairTxn finishes transaction txid for a process that stopped working
@@ -607,15 +801,11 @@ func (s *Store) onPend(ctx context.Context, p pendMark) { s.repairIfStale(ctx, p
 // the roll forward. It waits (ErrVersionConflict: the service retries)
 // until the roll forward is done.
 func (s *Store) blockedByTxn(ctx context.Context, typ, id string, prev int) error {
-	c, err := s.currentDoc(ctx, typ, id)
+	c, done, err := s.readCurrent(ctx, typ, id)
 	if errors.Is(err, service.ErrNotFound) {
 		return nil
 	}
 	if err != nil || c.Pend == nil {
-		return err
-	}
-	done, err := s.txnCommitted(ctx, c.Pend.Txn)
-	if err != nil {
 		return err
 	}
 	if done || prev != c.V {
@@ -625,50 +815,79 @@ func (s *Store) blockedByTxn(ctx context.Context, typ, id string, prev int) erro
 	return nil
 }
 
-// consistently runs read, a search or a type or system history, so that
-// it sees each transaction whole or not at all (without server
-// transactions: with them, nothing is to do). Before read, when rolled is
-// set, it waits while a committed transaction is rolling forward (rolling
-// a stale one forward itself), so that every transaction committed before
-// read starts is in the current documents whole. After read, it runs
-// read again if a transaction committed meanwhile, which read may have
-// seen in part. The transactions committed before and after are compared
-// by id, not by time: no clock is trusted. It gives up with
-// ErrUnavailable after the write timeout.
-func (s *Store) consistently(ctx context.Context, rolled bool, read func() error) error {
+// consistently runs fn, a search or a type or system history reading
+// the types read (nil: all), so that it sees each transaction whole or
+// not at all (without server transactions: with them, nothing is to do).
+//
+// Before fn it notes the commit slots of the minutes around now, then
+// reads the journal. A transaction found there committed (its roll
+// forward is under way) makes a search wait (rolled), and rolls it
+// forward if it is stale; one not yet decided is watched. After fn, a
+// commit slot taken since, or a watched transaction that committed or
+// finished, of a transaction writing one of the types, makes it run
+// again: it may have committed during fn. A transaction takes its slot
+// after its journal entry is inserted and before its commit point, so
+// every transaction that committed during fn is one of the two. It gives
+// up with ErrUnavailable after the write timeout. Its cost is one read
+// of the journal (live transactions only) and point lookups: four of
+// commit slots, one per live transaction of the types, and one per slot
+// taken meanwhile. Minutes are each process's clock: clocks are assumed
+// to differ by less than a minute.
+func (s *Store) consistently(ctx context.Context, rolled bool, read []string, fn func() error) error {
 	if s.transactions {
-		return read()
+		return fn()
 	}
 	deadline := s.now().Add(s.opts.WriteTimeout)
 	backoff := time.Millisecond
 	for {
-		before, err := s.committedTxns(ctx)
+		// The slots of this minute are counted; for its neighbours (where
+		// only clocks a little apart take slots now) the highest this
+		// process knows of serves: a slot taken before, unknown, only
+		// makes fn run again.
+		t0 := s.now()
+		before := map[int64]int{}
+		s.slots.mu.Lock()
+		for b := minuteOf(t0) - 1; b <= minuteOf(t0)+1; b++ {
+			before[b] = s.slots.n[b]
+		}
+		s.slots.mu.Unlock()
+		n, err := s.highestSlot(ctx, minuteOf(t0))
+		if err != nil {
+			return err
+		}
+		before[minuteOf(t0)] = n
+		js, err := s.journals(ctx)
 		if err != nil {
 			return err
 		}
 		busy := false
-		if rolled {
-			if busy, err = s.rollingForward(ctx, before); err != nil {
+		var watched []string
+		for _, j := range js {
+			if !touches(types(j.Entries), read) {
+				continue
+			}
+			ok, found, err := s.outcome(ctx, j.ID)
+			switch {
+			case err != nil:
 				return err
+			case !found:
+				watched = append(watched, j.ID)
+			case ok && rolled:
+				busy = true
+				if s.now().Sub(j.Started) >= s.opts.StaleAfter {
+					if err := s.repairTxn(ctx, j.ID, nil); err != nil && !errors.Is(err, errRepairBusy) {
+						s.log.WarnContext(ctx, "repair of a stale transaction failed", "txn", j.ID, "err", err)
+					}
+				}
 			}
 		}
 		if !busy {
-			if err := read(); err != nil {
+			if err := fn(); err != nil {
 				return err
 			}
-			after, err := s.committedTxns(ctx)
-			if err != nil {
+			again, err := s.committedDuring(ctx, t0, before, watched, read)
+			if err != nil || !again {
 				return err
-			}
-			fresh := false
-			for id := range after {
-				if !before[id] {
-					fresh = true
-					break
-				}
-			}
-			if !fresh {
-				return nil
 			}
 		}
 		if s.now().After(deadline) {
@@ -688,52 +907,51 @@ func (s *Store) consistently(ctx context.Context, rolled bool, read func() error
 	}
 }
 
-// committedTxns are the ids of the committed transactions whose outcome
-// is kept.
-func (s *Store) committedTxns(ctx context.Context) (map[string]bool, error) {
-	cur, err := s.outcomes().Find(ctx, bson.D{{Key: "committed", Value: true}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, s.storageErr("read transaction outcomes", err)
+// committedDuring reports whether a transaction writing one of the types
+// read may have committed since t0: one that took a commit slot (before
+// holds, per minute around t0, a number of slots that existed at t0), or
+// one of watched (not decided at t0) that has committed or finished.
+func (s *Store) committedDuring(ctx context.Context, t0 time.Time, before map[int64]int, watched, read []string) (bool, error) {
+	t1 := s.now()
+	if t1.Sub(t0) > slotRetention/2 {
+		return false, fmt.Errorf("the read took %s, too long to check for transactions: %w", t1.Sub(t0).Round(time.Second), service.ErrUnavailable)
 	}
-	var docs []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, s.storageErr("read transaction outcomes", err)
-	}
-	out := make(map[string]bool, len(docs))
-	for _, d := range docs {
-		out[d.ID] = true
-	}
-	return out, nil
-}
-
-// rollingForward reports whether a transaction among committed still has
-// its journal entry, and repairs those that are stale.
-func (s *Store) rollingForward(ctx context.Context, committed map[string]bool) (bool, error) {
-	if len(committed) == 0 {
-		// Committed after the outcomes were read: read's post-check
-		// sees it.
-		return false, nil
-	}
-	js, err := s.journals(ctx)
-	if err != nil {
-		return false, err
-	}
-	busy := false
-	for _, j := range js {
-		if !committed[j.ID] {
-			continue
+	for b := minuteOf(t0) - 1; b <= minuteOf(t1)+1; b++ {
+		n, err := s.highestSlot(ctx, b)
+		if err != nil {
+			return false, err
 		}
-		busy = true
-		if s.now().Sub(j.Started) >= s.opts.StaleAfter {
-			if err := s.repairTxn(ctx, j.ID, nil); err != nil && !errors.Is(err, errRepairBusy) {
-				s.log.WarnContext(ctx, "repair of a stale transaction failed", "txn", j.ID, "err", err)
+		for k := before[b] + 1; k <= n; k++ {
+			var sl slotDoc
+			err := s.slotColl().FindOne(ctx, bson.D{{Key: "_id", Value: slotID(b, k)}}).Decode(&sl)
+			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+				return false, s.storageErr("read commit slot", err)
+			}
+			if err != nil || touches(sl.Types, read) {
+				return true, nil
 			}
 		}
 	}
-	return busy, nil
+	for _, txid := range watched {
+		ok, found, err := s.outcome(ctx, txid)
+		if err != nil {
+			return false, err
+		}
+		if found {
+			if ok {
+				return true, nil
+			}
+			continue
+		}
+		err = s.journal().FindOne(ctx, bson.D{{Key: "_id", Value: txid}}).Err()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return true, nil // finished: committed or not
+		}
+		if err != nil {
+			return false, s.storageErr("read journal", err)
+		}
+	}
+	return false, nil
 }
 
 // journals returns the journal entries.
@@ -749,42 +967,73 @@ func (s *Store) journals(ctx context.Context) ([]journalDoc, error) {
 	return js, nil
 }
 
-// lastPurge is when this process last purged outcomes (unix nanoseconds).
-type purgeClock struct{ last atomic.Int64 }
-
-// maybePurge purges outcomes if purgeEvery has passed since the last
-// purge of this process.
+// maybePurge purges commit slots if purgeEvery has passed since this
+// process last did.
 func (s *Store) maybePurge(ctx context.Context) {
-	now := s.now()
-	last := s.purged.last.Load()
-	if now.UnixNano()-last < int64(purgeEvery) || !s.purged.last.CompareAndSwap(last, now.UnixNano()) {
+	s.slots.mu.Lock()
+	due := s.now().Sub(s.slots.last) >= purgeEvery
+	if due {
+		s.slots.last = s.now()
+	}
+	s.slots.mu.Unlock()
+	if !due {
 		return
 	}
-	if n, err := s.purgeOutcomes(ctx); err != nil {
-		s.log.WarnContext(ctx, "purge of transaction outcomes failed", "err", err)
-	} else if n > 0 {
-		s.log.InfoContext(ctx, "purged transaction outcomes", "count", n)
+	if err := s.purgeSlots(ctx); err != nil {
+		s.log.WarnContext(ctx, "purge of commit slots failed", "err", err)
 	}
 }
 
-// purgeOutcomes deletes the outcomes of finished transactions (no journal
-// entry) older than outcomeRetention.
-func (s *Store) purgeOutcomes(ctx context.Context) (int64, error) {
+// purgeSlots deletes the commit slots of the minutes older than
+// slotRetention that this process has not purged yet, by point deletes
+// (slot 1, 2, ... until one is missing).
+func (s *Store) purgeSlots(ctx context.Context) error {
+	end := minuteOf(s.now().Add(-slotRetention))
+	s.slots.mu.Lock()
+	from := s.slots.purged
+	s.slots.mu.Unlock()
+	if from == 0 {
+		from = end - int64(purgeEvery/time.Minute)
+	}
+	for b := from; b < end; b++ {
+		for n := 1; ; n++ {
+			res, err := s.slotColl().DeleteOne(ctx, bson.D{{Key: "_id", Value: slotID(b, n)}})
+			if err != nil {
+				return s.storageErr("purge commit slots", err)
+			}
+			if res.DeletedCount == 0 {
+				break
+			}
+		}
+		s.slots.mu.Lock()
+		s.slots.purged = b + 1
+		s.slots.mu.Unlock()
+	}
+	return nil
+}
+
+// purgeAtStart deletes, when a Store opens, the commit slots older than
+// slotRetention and the outcomes of finished transactions (those a
+// process stopped before deleting): one query each.
+func (s *Store) purgeAtStart(ctx context.Context) error {
+	cutoff := s.now().Add(-slotRetention)
+	if _, err := s.slotColl().DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: cutoff}}}}); err != nil {
+		return s.storageErr("purge commit slots", err)
+	}
+	s.slots.mu.Lock()
+	s.slots.purged = minuteOf(cutoff)
+	s.slots.last = s.now()
+	s.slots.mu.Unlock()
 	js, err := s.journals(ctx)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	live := bson.A{}
 	for _, j := range js {
 		live = append(live, j.ID)
 	}
-	res, err := s.outcomes().DeleteMany(ctx, bson.D{
-		{Key: "at", Value: bson.D{{Key: "$lt", Value: s.now().Add(-outcomeRetention)}}},
-		{Key: "_id", Value: bson.D{{Key: "$nin", Value: live}}},
-	})
-	if err != nil {
-		return 0, s.storageErr("purge transaction outcomes", err)
+	if _, err := s.outcomes().DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$nin", Value: live}}}}); err != nil {
+		return s.storageErr("purge transaction outcomes", err)
 	}
-	s.purged.last.Store(s.now().UnixNano())
-	return res.DeletedCount, nil
+	return nil
 }

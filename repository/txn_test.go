@@ -121,7 +121,7 @@ func historyKeys(t *testing.T, s *Store, q service.HistoryQuery) []string {
 
 // leftovers lists what an unfinished or undone transaction may leave in
 // storage: pend marks, placeholders, pending history entries, journal
-// entries.
+// entries, outcomes.
 func leftovers(t *testing.T, s *Store) []string {
 	t.Helper()
 	ctx := context.Background()
@@ -159,6 +159,17 @@ func leftovers(t *testing.T, s *Store) []string {
 	}
 	for _, j := range js {
 		out = append(out, "journal "+j.ID)
+	}
+	cur, err := s.outcomes().Find(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var os []outcomeDoc
+	if err := cur.All(ctx, &os); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range os {
+		out = append(out, fmt.Sprintf("outcome %s %v", o.ID, o.Committed))
 	}
 	return out
 }
@@ -631,7 +642,7 @@ func TestConsistentlyRereads(t *testing.T) {
 		return s.Commit(ctx, []service.Write{w(goalRec(fmt.Sprintf("r%d", n), 1, "active", ""))})
 	}
 	reads := 0
-	err := s.consistently(ctx, true, func() error {
+	err := s.consistently(ctx, true, nil, func() error {
 		reads++
 		if reads == 1 {
 			return commit()
@@ -641,8 +652,37 @@ func TestConsistentlyRereads(t *testing.T) {
 	if err != nil || reads != 2 {
 		t.Errorf("a commit during the read: %d reads, %v; want 2", reads, err)
 	}
+	// A commit of a type the read does not read changes nothing.
 	reads = 0
-	err = s.consistently(ctx, false, func() error {
+	err = s.consistently(ctx, true, []string{"CarePlan"}, func() error {
+		reads++
+		return commit()
+	})
+	if err != nil || reads != 1 {
+		t.Errorf("a commit of another type during the read: %d reads, %v; want 1", reads, err)
+	}
+	// A transaction that took its commit slot before the read, and commits
+	// during it, is found through the journal.
+	paused, release := pauseAt(t, s, afterTxnSlot)
+	done := goCommit(s, w(goalRec("slow", 1, "active", "")))
+	<-paused
+	reads = 0
+	err = s.consistently(ctx, false, nil, func() error {
+		reads++
+		if reads == 1 {
+			release()
+			if err := <-done; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || reads != 2 {
+		t.Errorf("a commit slotted before the read: %d reads, %v; want 2", reads, err)
+	}
+	s.fail = nil
+	reads = 0
+	err = s.consistently(ctx, false, nil, func() error {
 		reads++
 		return commit()
 	})
@@ -824,6 +864,11 @@ func TestCommitOrphanClaim(t *testing.T) {
 	if n, err := s.Repair(ctx, true); err != nil || n != 2 {
 		t.Fatalf("Repair = %d, %v; want 2", n, err)
 	}
+	// The outcome that settled them stays until a Store opens.
+	if l := leftovers(t, s); len(l) != 1 || !strings.HasPrefix(l[0], "outcome ") || !strings.HasSuffix(l[0], " false") {
+		t.Errorf("left behind: %q, want one outcome", l)
+	}
+	s = reopen(t, s, Options{})
 	noLeftovers(t, s)
 	mustPut(t, s, goalRec("a", 2, "active", ""))
 	mustPut(t, s, goalRec("n", 1, "active", ""))
@@ -888,4 +933,30 @@ func TestPutRacesCommit(t *testing.T) {
 		}
 	}
 	noLeftovers(t, s)
+}
+
+// TestEntryCommittedAfterOutcome: an entry read pending while its
+// transaction was rolling forward is committed once the outcome is gone
+// (deleted after the entries were marked): readers read it again.
+func TestEntryCommittedAfterOutcome(t *testing.T) {
+	s := openStore(t, Options{})
+	ctx := context.Background()
+	if err := s.Commit(ctx, []service.Write{w(goalRec("a", 1, "active", ""))}); err != nil {
+		t.Fatal(err)
+	}
+	var h historyDoc
+	if err := s.history("Goal").FindOne(ctx, bson.D{{Key: "_id", Value: "a/1"}}).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	if h.Txn == "" || h.State != committed {
+		t.Fatalf("entry %+v", h)
+	}
+	h.State = pending // as read before the roll forward marked it
+	if ok, err := s.entryCommitted(ctx, "Goal", h); err != nil || !ok {
+		t.Errorf("entryCommitted = %v, %v; want true", ok, err)
+	}
+	h.ID = "a/2" // an entry since removed (an undone transaction's)
+	if ok, err := s.entryCommitted(ctx, "Goal", h); err != nil || ok {
+		t.Errorf("entryCommitted of a removed entry = %v, %v; want false", ok, err)
+	}
 }
