@@ -13,9 +13,10 @@ import (
 // tests can check repair. MATCARE_FAILPOINT="<step>" or "<step>@<n>"
 // (the n-th time the step is reached, default 1) makes the process exit
 // with status 86 right after that step, as abruptly as a SIGKILL: no
-// deferred function runs. The steps of a transaction (Commit without
-// server transactions, txn.go) that are taken once per write count each
-// write: "after-txn-claim@2" stops after the second claim.
+// deferred function runs. The steps of a transaction are those of the
+// journal protocol (Commit without server transactions, txn.go); those
+// taken once per write count each write: "after-txn-claim@2" stops after
+// the second claim.
 const (
 	afterClaim   = "after-claim"   // history entry inserted as pending
 	afterCurrent = "after-current" // current document replaced
