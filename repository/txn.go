@@ -167,7 +167,7 @@ func (s *Store) Commit(ctx context.Context, writes []service.Write) error {
 // transaction commits), each current document inserted or replaced fenced
 // on its previous version.
 func (s *Store) commitInTransaction(ctx context.Context, txid string, started time.Time, writes []service.Write) error {
-	return s.atomically(ctx, func(ctx context.Context) error {
+	err := s.atomically(ctx, func(ctx context.Context) error {
 		for _, w := range writes {
 			e := txnEntry{Type: w.Rec.Type, ID: w.Rec.ID, V: w.Rec.Version}
 			h := toHistory(w.Rec, started)
@@ -178,7 +178,6 @@ func (s *Store) commitInTransaction(ctx context.Context, txid string, started ti
 				}
 				return s.storageErr("claim version", err)
 			}
-			s.fail.reached(afterTxnClaim)
 			cur := s.currentOf(e.Type, h)
 			if w.Prev == 0 {
 				if _, err := s.current(e.Type).InsertOne(ctx, cur); err != nil {
@@ -197,9 +196,12 @@ func (s *Store) commitInTransaction(ctx context.Context, txid string, started ti
 				return conflict(e, "the current version is not %d", w.Prev)
 			}
 		}
-		s.fail.reached(afterTxnCommit)
 		return nil
 	})
+	if err != nil && !errors.Is(err, service.ErrVersionConflict) && !errors.Is(err, service.ErrUnavailable) {
+		return s.storageErr("commit transaction "+txid, err)
+	}
+	return err
 }
 
 // commitJournaled runs the journal protocol; ctx ends at the write
