@@ -30,11 +30,11 @@ type TxEntry struct {
 type TxOutcome int
 
 const (
-	TxCreated   TxOutcome = iota + 1 // a new resource (POST, or PUT of a new or deleted id)
-	TxUpdated                        // a new version of an existing resource
-	TxDeleted                        // a tombstone version
-	TxMatched                        // a conditional create matched an existing resource: nothing written
-	TxNothing                        // a delete found nothing to delete
+	TxCreated TxOutcome = iota + 1 // a new resource (POST, or PUT of a new or deleted id)
+	TxUpdated                      // a new version of an existing resource
+	TxDeleted                      // a tombstone version
+	TxMatched                      // a conditional create matched an existing resource: nothing written
+	TxNothing                      // a delete found nothing to delete
 )
 
 // TxResult is the outcome of one write entry: the version written (the
@@ -50,7 +50,9 @@ type EntryError struct {
 	Err   error
 }
 
-func (e *EntryError) Error() string { return "Bundle.entry[" + strconv.Itoa(e.Index) + "]: " + e.Err.Error() }
+func (e *EntryError) Error() string {
+	return "Bundle.entry[" + strconv.Itoa(e.Index) + "]: " + e.Err.Error()
+}
 func (e *EntryError) Unwrap() error { return e.Err }
 
 // Transaction performs the write entries of a transaction Bundle as one
