@@ -51,6 +51,18 @@ type child struct {
 // tests send bursts from one client); c.token is a token it trusts.
 func startChild(t testing.TB, env ...string) *child {
 	t.Helper()
+	c, err := tryStartChild(t, env...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// tryStartChild is startChild, but returns an error if matcare exits
+// before it serves (c.err then says how it ended) or does not start in
+// time.
+func tryStartChild(t testing.TB, env ...string) (*child, error) {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -90,11 +102,11 @@ func startChild(t testing.TB, env ...string) *child {
 	case a := <-addr:
 		c.base = "http://" + a + "/fhir"
 	case <-c.done:
-		t.Fatalf("matcare exited before serving: %v\n%s", c.err, c.logs())
+		return c, fmt.Errorf("matcare exited before serving: %w\n%s", c.err, c.logs())
 	case <-time.After(60 * time.Second):
-		t.Fatalf("matcare did not start in time\n%s", c.logs())
+		return c, fmt.Errorf("matcare did not start in time\n%s", c.logs())
 	}
-	return c
+	return c, nil
 }
 
 func (c *child) logs() string {
