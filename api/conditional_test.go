@@ -84,6 +84,7 @@ func TestConditionalCreate(t *testing.T) {
 		{"bogus=1", "bogus"},
 		{"identifier=x&_count=1", "_count"},
 		{"general-practitioner.name=x", "chain"},
+		{"general-practitioner:Practitioner.name=x", "chain"},
 		{"_has:Goal:patient:lifecycle-status=active", "chain"},
 		{"Goal?identifier=x", "Goal"},
 		{"identifier=%zz", "query string"},

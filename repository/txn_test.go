@@ -730,7 +730,9 @@ func reopen(t *testing.T, s *Store, opts Options) *Store {
 // writer meeting the stale claim, by a search, by Repair, or at start-up)
 // completes a committed transaction and undoes any other.
 func TestCommitCrashRepair(t *testing.T) {
-	opts := Options{WriteTimeout: 300 * time.Millisecond, StaleAfter: 900 * time.Millisecond}
+	// Timeouts long enough for a loaded machine under -race: every step
+	// of a repair must fit in WriteTimeout.
+	opts := Options{WriteTimeout: time.Second, StaleAfter: 3 * time.Second}
 	for _, tt := range []struct {
 		step   string
 		commit bool

@@ -60,7 +60,7 @@ func criteria(typ string, q url.Values) (*search.Query, error) {
 	for k := range q {
 		name, _, _ := strings.Cut(k, ":")
 		switch {
-		case strings.Contains(name, ".") || name == "_has":
+		case strings.Contains(k, ".") || name == "_has":
 			return nil, fhir.Errorf(r4.IssueTypeNotSupported, "", "conditional criteria cannot chain (%s): name the resource's own search parameters", k)
 		case strings.HasPrefix(name, "_") && !slices.Contains([]string{"_id", "_lastUpdated", "_tag", "_profile", "_security", "_source"}, name):
 			return nil, fhir.Errorf(r4.IssueTypeNotSupported, "", "%s is not a search criterion; conditional interactions take search parameters only", k)
