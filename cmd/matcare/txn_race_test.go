@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/matcare/matcare/repository/mongotest"
 )
@@ -34,7 +35,8 @@ func TestCrossProcessTransactions(t *testing.T) {
 	}
 	answers := make([]answer, racers)
 	var mu sync.Mutex
-	race(t, procs, racers, func(i int, c *child) (int, error) {
+	begun := time.Now()
+	statuses := race(t, procs, racers, func(i int, c *child) (int, error) {
 		patient := txUUID(i, 0)
 		body := txBundle(
 			txEntry(patient, "POST", "Patient", patientJSON(value, fmt.Sprintf("racer %d", i), nil), `"ifNoneExist":`+jsonQuote(crit)),
@@ -53,6 +55,7 @@ func TestCrossProcessTransactions(t *testing.T) {
 		return st, err
 	})
 
+	elapsed := time.Since(begun)
 	created := 0
 	patients := map[string]bool{}
 	var goals []string // Type/id of each transaction's Goal
@@ -116,6 +119,7 @@ func TestCrossProcessTransactions(t *testing.T) {
 	if len(seen) != racers {
 		t.Errorf("%d distinct goals, want %d", len(seen), racers)
 	}
+	t.Logf("%d transactions in %v: statuses %v; one created %s, %d matched it; %d goals refer to it", racers, elapsed.Round(time.Millisecond), statuses, patient, racers-created, len(seen))
 }
 
 // txIdentSystem is the identifier system of the resources the process
