@@ -902,12 +902,13 @@ func checkTxnStorage(t *testing.T, db *mongo.Database, staleBefore time.Time, un
 		outcomes[o["_id"].(string)] = o["committed"] == true
 	}
 	// A transaction's outcome is deleted when it ends (after its journal
-	// entry): an entry of a transaction with neither finished, and only
-	// a committed one leaves committed entries behind (an aborted one's
-	// claims are removed).
+	// entry, possibly while this check reads): entries are marked
+	// committed only after a committed outcome, and an aborted
+	// transaction's claims are removed, so a committed entry is wrong
+	// only when its transaction's outcome says it aborted.
 	didCommit := func(txn string) bool {
 		committed, decided := outcomes[txn]
-		return committed || !decided && !live[txn]
+		return committed || !decided
 	}
 	var evidence []string // the documents of each resource found wrong
 	for _, typ := range types {
