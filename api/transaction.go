@@ -221,13 +221,10 @@ func isInternal(r *http.Request) bool { return r.Context().Value(internalKey{}) 
 // server's own routes with the client's credentials, and turns the
 // response into a response entry.
 func (s *Server) dispatch(c echo.Context, e fhir.Entry) map[string]any {
-	target := s.cfg.BaseURL + "/" + e.Request.URL.String()
+	// The routes are under /fhir whatever the public base URL is.
+	path := "/fhir/" + e.Request.URL.String()
 	if strings.HasPrefix(e.Request.URL.String(), "?") {
-		target = s.cfg.BaseURL + e.Request.URL.String()
-	}
-	path := target
-	if i := strings.Index(target, "/fhir"); i >= 0 && strings.HasPrefix(s.cfg.BaseURL, target[:i]) {
-		path = target[i:]
+		path = "/fhir" + e.Request.URL.String()
 	}
 	var body io.Reader
 	var ct string

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -127,7 +128,6 @@ type txWrite struct {
 
 // prepare resolves the entries and builds their new versions.
 func (s *Resources) prepare(ctx context.Context, base string, entries []TxEntry, mine map[string]string) (map[int]TxResult, []Write, error) {
-	byIndex := make(map[int]*txWrite, len(entries))
 	order := make([]fhir.Entry, len(entries))
 	for i, e := range entries {
 		order[i] = e.Entry
@@ -139,7 +139,6 @@ func (s *Resources) prepare(ctx context.Context, base string, entries []TxEntry,
 			return nil, nil, &EntryError{Index: w.e.Index, Err: err}
 		}
 		ws = append(ws, w)
-		byIndex[w.e.Index] = w
 	}
 	// Each resource once (http.html: a resource can only appear in a
 	// transaction once), now that conditional URLs are resolved.
@@ -404,7 +403,10 @@ func (s *Resources) version(ctx context.Context, base string, w *txWrite, ids, r
 	if err != nil {
 		return Record{}, 0, err
 	}
-	res, err := fhir.Parse(w.typ, body)
+	res := w.res // identify parsed the entry's resource; parse again only what changed
+	if w.patch != nil || res == nil || !bytes.Equal(body, src) {
+		res, err = fhir.Parse(w.typ, body)
+	}
 	if w.patch != nil {
 		switch {
 		case err != nil:
