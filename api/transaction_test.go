@@ -8,36 +8,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/matcare/matcare/fhir/fhirtest"
 )
 
-// txBundle builds a Bundle of type typ from entries.
-func txBundle(typ string, entries ...string) string {
-	return `{"resourceType":"Bundle","type":"` + typ + `","entry":[` + strings.Join(entries, ",") + `]}`
-}
-
-// txEntry is one entry: fullUrl ("" for none), request method and url,
-// the resource ("" for none) and extra request members (`"ifMatch":"W/\"1\""`).
-func txEntry(fullURL, method, reqURL, resource string, extra ...string) string {
-	var b strings.Builder
-	b.WriteString("{")
-	if fullURL != "" {
-		b.WriteString(`"fullUrl":` + jsonQuote(fullURL) + ",")
-	}
-	if resource != "" {
-		b.WriteString(`"resource":` + resource + ",")
-	}
-	b.WriteString(`"request":{"method":"` + method + `","url":` + jsonQuote(reqURL))
-	for _, x := range extra {
-		b.WriteString("," + x)
-	}
-	b.WriteString("}}")
-	return b.String()
-}
-
-func jsonQuote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
+var (
+	txBundle  = fhirtest.Bundle
+	txEntry   = fhirtest.BundleEntry
+	jsonQuote = fhirtest.Quote
+)
 
 // bundleResponse decodes a batch-response or transaction-response.
 type bundleResponse struct {

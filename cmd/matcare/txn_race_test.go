@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/matcare/matcare/fhir/fhirtest"
 	"github.com/matcare/matcare/repository/mongotest"
 )
 
@@ -127,33 +128,12 @@ func TestCrossProcessTransactions(t *testing.T) {
 const txIdentSystem = "https://example.org/txtest"
 
 // txBundle builds a transaction Bundle from entries.
-func txBundle(entries ...string) string {
-	return `{"resourceType":"Bundle","type":"transaction","entry":[` + strings.Join(entries, ",") + `]}`
-}
+func txBundle(entries ...string) string { return fhirtest.Bundle("transaction", entries...) }
 
-// txEntry is one entry: fullUrl ("" for none), request method and url,
-// the resource ("" for none) and extra request members.
-func txEntry(fullURL, method, reqURL, resource string, extra ...string) string {
-	var b strings.Builder
-	b.WriteString("{")
-	if fullURL != "" {
-		b.WriteString(`"fullUrl":` + jsonQuote(fullURL) + ",")
-	}
-	if resource != "" {
-		b.WriteString(`"resource":` + resource + ",")
-	}
-	b.WriteString(`"request":{"method":"` + method + `","url":` + jsonQuote(reqURL))
-	for _, x := range extra {
-		b.WriteString("," + x)
-	}
-	b.WriteString("}}")
-	return b.String()
-}
-
-func jsonQuote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
+var (
+	txEntry   = fhirtest.BundleEntry
+	jsonQuote = fhirtest.Quote
+)
 
 // txUUID is a urn:uuid fullUrl, distinct for each (n, k).
 func txUUID(n, k int) string {
