@@ -45,14 +45,7 @@ func requestCriteria(c echo.Context) (url.Values, error) {
 
 // conditionalUpdate serves PUT /fhir/{type}?criteria.
 func (s *Server) conditionalUpdate(c echo.Context) error {
-	typ, err := knownType(c)
-	if err != nil {
-		return err
-	}
-	if err := negotiate(c); err != nil {
-		return err
-	}
-	im, err := ifMatch(c)
+	typ, im, err := writeHeaders(c)
 	if err != nil {
 		return err
 	}
@@ -68,10 +61,7 @@ func (s *Server) conditionalUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if created {
-		return s.writeResult(c, http.StatusCreated, rec, "created")
-	}
-	return s.writeResult(c, http.StatusOK, rec, "updated")
+	return s.writeUpdated(c, rec, created)
 }
 
 // conditionalDelete serves DELETE /fhir/{type}?criteria.
@@ -113,14 +103,7 @@ func (s *Server) conditionalDelete(c echo.Context) error {
 // conditionalPatch serves PATCH /fhir/{type}?criteria: a JSON Patch of
 // the one resource the criteria match (404 for none, 412 for several).
 func (s *Server) conditionalPatch(c echo.Context) error {
-	typ, err := knownType(c)
-	if err != nil {
-		return err
-	}
-	if err := negotiate(c); err != nil {
-		return err
-	}
-	im, err := ifMatch(c)
+	typ, im, err := writeHeaders(c)
 	if err != nil {
 		return err
 	}

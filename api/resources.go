@@ -61,14 +61,7 @@ func (s *Server) create(c echo.Context) error {
 }
 
 func (s *Server) update(c echo.Context) error {
-	typ, err := knownType(c)
-	if err != nil {
-		return err
-	}
-	if err := negotiate(c); err != nil {
-		return err
-	}
-	im, err := ifMatch(c)
+	typ, im, err := writeHeaders(c)
 	if err != nil {
 		return err
 	}
@@ -80,23 +73,13 @@ func (s *Server) update(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if created {
-		return s.writeResult(c, http.StatusCreated, rec, "created")
-	}
-	return s.writeResult(c, http.StatusOK, rec, "updated")
+	return s.writeUpdated(c, rec, created)
 }
 
 // patch applies a JSON Patch (RFC 6902) to the current version and
 // answers like an update of an existing resource.
 func (s *Server) patch(c echo.Context) error {
-	typ, err := knownType(c)
-	if err != nil {
-		return err
-	}
-	if err := negotiate(c); err != nil {
-		return err
-	}
-	im, err := ifMatch(c)
+	typ, im, err := writeHeaders(c)
 	if err != nil {
 		return err
 	}
@@ -112,14 +95,7 @@ func (s *Server) patch(c echo.Context) error {
 }
 
 func (s *Server) delete(c echo.Context) error {
-	typ, err := knownType(c)
-	if err != nil {
-		return err
-	}
-	if err := negotiate(c); err != nil {
-		return err
-	}
-	im, err := ifMatch(c)
+	typ, im, err := writeHeaders(c)
 	if err != nil {
 		return err
 	}
@@ -188,6 +164,28 @@ func (s *Server) vread(c echo.Context) error {
 		return c.NoContent(http.StatusNotModified)
 	}
 	return s.writeJSON(c, http.StatusOK, rec.Body)
+}
+
+// writeHeaders checks what every update-like request (update, patch and
+// their conditional forms) needs before its body is read: a served type,
+// an acceptable response format and a well-formed If-Match.
+func writeHeaders(c echo.Context) (typ string, im *int, err error) {
+	if typ, err = knownType(c); err != nil {
+		return "", nil, err
+	}
+	if err := negotiate(c); err != nil {
+		return "", nil, err
+	}
+	im, err = ifMatch(c)
+	return typ, im, err
+}
+
+// writeUpdated answers an update: 201 if it created the resource.
+func (s *Server) writeUpdated(c echo.Context, rec service.Record, created bool) error {
+	if created {
+		return s.writeResult(c, http.StatusCreated, rec, "created")
+	}
+	return s.writeResult(c, http.StatusOK, rec, "updated")
 }
 
 // versionHeaders sets ETag and Last-Modified for rec.
