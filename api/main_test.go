@@ -74,7 +74,11 @@ func startServer(t testing.TB, store *repository.Store, backend service.Store, c
 	t.Cleanup(e.srv.Close)
 	e.base = e.srv.URL + "/fhir"
 	cfg.BaseURL, cfg.Ping, cfg.Verifier = e.base, store.Ping, newVerifier(t, e.base)
-	h, err := api.New(testLog, service.New(backend), cfg)
+	content, err := service.NewContent("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.New(testLog, service.New(backend).WithContent(content), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -208,7 +209,10 @@ func (s *Server) writeResult(c echo.Context, status int, rec service.Record, ver
 	case "minimal":
 		return c.NoContent(status)
 	case "OperationOutcome":
-		return s.writeJSON(c, status, fhir.Outcome(information(verb+" "+rec.Type+"/"+rec.ID+" version "+strconv.Itoa(rec.Version))))
+		// What the content checks found (warnings, information), then
+		// what was done.
+		issues := append(slices.Clip(rec.Issues), information(verb+" "+rec.Type+"/"+rec.ID+" version "+strconv.Itoa(rec.Version)))
+		return s.writeJSON(c, status, fhir.Outcome(issues...))
 	}
 	return s.writeJSON(c, status, rec.Body)
 }

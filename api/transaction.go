@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,9 +153,14 @@ func (s *Server) writeEntry(r service.TxResult, prefer string) map[string]any {
 		resp["outcome"] = fhir.Outcome(information(msg + " " + rec.Type + "/" + rec.ID))
 	case prefer == "minimal":
 	case prefer == "OperationOutcome":
-		resp["outcome"] = fhir.Outcome(information(msg + " " + rec.Type + "/" + rec.ID + " version " + strconv.Itoa(rec.Version)))
+		resp["outcome"] = fhir.Outcome(append(slices.Clip(rec.Issues), information(msg+" "+rec.Type+"/"+rec.ID+" version "+strconv.Itoa(rec.Version)))...)
 	default:
 		entry["resource"] = json.RawMessage(rec.Body)
+	}
+	// The hints and warnings of the content checks travel with the entry
+	// whatever the client preferred (R4 Bundle.entry.response.outcome).
+	if _, ok := resp["outcome"]; !ok && len(rec.Issues) > 0 {
+		resp["outcome"] = fhir.Outcome(rec.Issues...)
 	}
 	return entry
 }

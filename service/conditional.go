@@ -212,7 +212,7 @@ func (s *Resources) ConditionalCreate(ctx context.Context, typ string, body []by
 		if err != nil {
 			return Record{}, false, err
 		}
-		if err := s.store.Put(ctx, rec, 0); err != nil {
+		if err := s.put(ctx, a, &rec, nil); err != nil {
 			return Record{}, false, fmt.Errorf("create %s: %w", typ, err)
 		}
 		return rec, true, nil
@@ -375,13 +375,13 @@ func (s *Resources) ConditionalUpdate(ctx context.Context, typ string, body []by
 		if res.ID != "" && res.ID != m.ID {
 			return Record{}, false, fhir.Errorf(r4.IssueTypeInvalid, typ+".id", "the resource's id (%s) is not the id of the resource the criteria match (%s)", res.ID, m.ID)
 		}
-		return s.update(ctx, a, typ, m.ID, res, ifMatch)
+		return s.update(ctx, a, typ, m.ID, res, ifMatch, nil)
 	}
 	create := func(id string) (Record, bool, error) {
 		if ifMatch != nil {
 			return Record{}, false, fmt.Errorf("%s: the criteria match nothing: %w", typ, ErrPrecondition)
 		}
-		return s.update(ctx, a, typ, id, res, nil)
+		return s.update(ctx, a, typ, id, res, nil, nil)
 	}
 	// The body is checked against the criteria only when it may be
 	// created: an update of the match may take it out of them.

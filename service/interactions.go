@@ -32,7 +32,7 @@ func (s *Resources) Create(ctx context.Context, typ string, body []byte) (Record
 	if rec.Body, err = res.Stamp(rec.ID, rec.Version, rec.LastUpdated, rec.Board); err != nil {
 		return Record{}, err
 	}
-	if err := s.store.Put(ctx, rec, 0); err != nil {
+	if err := s.put(ctx, a, &rec, nil); err != nil {
 		return Record{}, fmt.Errorf("create %s: %w", typ, err)
 	}
 	return rec, nil
@@ -107,12 +107,13 @@ func (s *Resources) Update(ctx context.Context, typ, id string, body []byte, ifM
 	case res.ID != id:
 		return Record{}, false, fhir.Errorf(r4.IssueTypeInvalid, typ+".id", "the id in the resource (%s) does not match the id in the URL (%s)", res.ID, id)
 	}
-	return s.update(ctx, a, typ, id, res, ifMatch)
+	return s.update(ctx, a, typ, id, res, ifMatch, nil)
 }
 
 // update stores res as the next version of typ/id (Update after its
-// checks of the body's id).
-func (s *Resources) update(ctx context.Context, a Access, typ, id string, res *fhir.Resource, ifMatch *int) (rec Record, created bool, err error) {
+// checks of the body's id). still, if set, must accept the current
+// version (nil if none); its error is returned as it is.
+func (s *Resources) update(ctx context.Context, a Access, typ, id string, res *fhir.Resource, ifMatch *int, still func(cur *Record) error) (rec Record, created bool, err error) {
 	patients := res.Patients(id)
 	if err := a.mayWrite(typ, patients); err != nil {
 		return Record{}, false, err
@@ -120,6 +121,11 @@ func (s *Resources) update(ctx context.Context, a Access, typ, id string, res *f
 	// An id held by someone the caller cannot change is taken: 409,
 	// whatever its state, so an update reveals no more than that.
 	err = s.write(ctx, typ, id, ifMatch, a, fmt.Errorf("%s/%s: %w", typ, id, ErrIDTaken), func(cur *Record) (Record, error) {
+		if still != nil {
+			if err := still(cur); err != nil {
+				return Record{}, err
+			}
+		}
 		created = cur == nil || cur.Deleted
 		rec := Record{Type: typ, ID: id, Method: "PUT", Created: created, LastUpdated: s.timestamp(),
 			Board: a.ownBoard(typ), Patients: patients, Client: a.Client}
@@ -210,11 +216,7 @@ func (s *Resources) write(ctx context.Context, typ, id string, ifMatch *int, a A
 		if err != nil {
 			return err
 		}
-		prev := 0
-		if cur != nil {
-			prev = cur.Version
-		}
-		err = s.store.Put(ctx, rec, prev)
+		err = s.put(ctx, a, &rec, cur)
 		if err == nil {
 			*out = rec
 			return nil

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"time"
 
+	"github.com/matcare/matcare/fhir"
 	"github.com/matcare/matcare/fhir/search"
 )
 
@@ -26,6 +27,9 @@ type Record struct {
 	Patients    []string // the patients whose compartment this version is in
 	Client      string   // the client that wrote this version
 	Body        []byte   // the resource's JSON, id and meta included; nil for a tombstone
+	// Issues are the warnings and information the content checks found
+	// in this version when it was written (never stored).
+	Issues []fhir.Issue
 }
 
 // Write is one new version a Commit stores: Rec.Version must be Prev+1
@@ -182,6 +186,8 @@ type Resources struct {
 	// whose resource never appeared is spent: the store's StaleAfter,
 	// after which it repairs interrupted writes.
 	staleAfter time.Duration
+	// content is enforced on writes; nil: no content checks.
+	content *Content
 }
 
 // New returns Resources that keep their data in store.

@@ -157,23 +157,40 @@ func (s *Resources) prepare(ctx context.Context, base string, entries []TxEntry,
 	resolved := map[string]string{} // conditional references already searched
 	now := s.timestamp()
 	out := make(map[int]TxResult, len(ws))
-	var writes []Write
-	for _, w := range ws {
+	recs := make([]Record, len(ws))
+	prevs := make([]int, len(ws))
+	tx := map[string]*Record{} // the new versions, for the content checks
+	for i, w := range ws {
 		rec, prev, err := s.version(ctx, base, w, ids, resolved, now)
 		if err != nil {
 			return nil, nil, &EntryError{Index: w.e.Index, Err: err}
 		}
+		recs[i], prevs[i] = rec, prev
+		if w.outcome != TxMatched && w.outcome != TxNothing {
+			tx[rec.Type+"/"+rec.ID] = &recs[i]
+		}
+	}
+	var writes, extra []Write
+	for i, w := range ws {
 		switch w.outcome {
 		case TxMatched:
 			out[w.e.Index] = TxResult{Outcome: TxMatched, Record: w.match}
 		case TxNothing:
 			out[w.e.Index] = TxResult{Outcome: TxNothing}
 		default:
-			out[w.e.Index] = TxResult{Outcome: w.outcome, Record: rec}
-			writes = append(writes, Write{Rec: rec, Prev: prev})
+			p := pending{rec: &recs[i], prev: w.cur, tx: tx}
+			if w.cur != nil && w.cur.Deleted {
+				p.prev = nil
+			}
+			if err := s.check(ctx, w.e.Access, &p); err != nil {
+				return nil, nil, &EntryError{Index: w.e.Index, Err: err}
+			}
+			out[w.e.Index] = TxResult{Outcome: w.outcome, Record: recs[i]}
+			writes = append(writes, Write{Rec: recs[i], Prev: prevs[i]})
+			extra = append(extra, p.extra...)
 		}
 	}
-	return out, writes, nil
+	return out, append(writes, extra...), nil
 }
 
 // identify decides which resource w writes and how: its id, its current
