@@ -3,6 +3,17 @@
 // (content.DefaultBase unless a deployment configures another; "" means
 // the default) and get fhir.Issues or plain values back.
 //
+// Check holds a Patient, CarePlan or Goal to the matcare profiles that
+// apply to it: those named in meta.profile, and those whose subject it
+// carries (a CHI identifier, category mat-episode or benzo-care-plan, a
+// benzo-goal-category); CheckProfile applies one profile, for $validate.
+// Resources with none of this, such as the official R4 examples, are not
+// held to matcare's rules. Errors (which refuse a write) are kept for data
+// that contradicts its own definition: a CHI identifier that is not a
+// CHI number, a malformed matcare extension; everything the measures or
+// the seed's practice merely need is a warning or information.
+// fhir/content holds a StructureDefinition per profile and extension.
+//
 // ParseCHI and ValidCHI check Scotland's CHI number (DOMAIN.md §4.3);
 // CHISystem is its identifier system.
 //
