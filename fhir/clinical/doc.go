@@ -14,6 +14,12 @@
 // the seed's practice merely need is a warning or information.
 // fhir/content holds a StructureDefinition per profile and extension.
 //
+// GoalReview judges a Goal update as a review (DOMAIN.md §2.3): every
+// review is a new Goal version whose finding is the goal-review-finding
+// extension; LifecycleTransition is its table of senseless lifecycle
+// changes (errors) and doubtful ones (warnings); the Review it returns
+// names the events to publish (goal-reviewed, relapse-recorded).
+//
 // ParseCHI and ValidCHI check Scotland's CHI number (DOMAIN.md §4.3);
 // CHISystem is its identifier system.
 //
