@@ -2,6 +2,7 @@ package clinical
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -28,7 +29,8 @@ func schemaIssues(typ string, body []byte) []schema.Issue {
 
 // TestContentFiles checks the content files this package defines against
 // the code: one StructureDefinition per profile and extension, of the
-// right type and value; all valid R4 JSON.
+// right type and value, and the prescribing-check CodeSystem naming the
+// checks Prescribing reports; all valid R4 JSON.
 func TestContentFiles(t *testing.T) {
 	all, err := content.Load(base)
 	if err != nil {
@@ -112,6 +114,33 @@ func TestContentFiles(t *testing.T) {
 		}
 	}
 
+	cs, ok := byID["CodeSystem/"+CSPrescribingCheck]
+	if !ok {
+		t.Fatal("no CodeSystem-prescribing-check.json")
+	}
+	if is := schema.Validate("CodeSystem", cs.Body); len(is) > 0 {
+		t.Errorf("prescribing-check: %v", is)
+	}
+	var checks struct {
+		URL     string `json:"url"`
+		Count   int    `json:"count"`
+		Concept []struct {
+			Code, Display, Definition string
+		} `json:"concept"`
+	}
+	if err := json.Unmarshal(cs.Body, &checks); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range checks.Concept {
+		got[c.Code] = c.Display
+		if c.Definition == "" {
+			t.Errorf("%s has no definition", c.Code)
+		}
+	}
+	if !maps.Equal(got, prescribingChecks) || checks.Count != 12 || checks.URL != CodeSystemURL(base, CSPrescribingCheck) {
+		t.Errorf("prescribing-check concepts %v, the code has %v", got, prescribingChecks)
+	}
 	if r, ok := byID["CodeSystem/"+CSBenzodiazepine]; !ok {
 		t.Error("no CodeSystem-benzodiazepine.json")
 	} else if is := schema.Validate("CodeSystem", r.Body); len(is) > 0 {
