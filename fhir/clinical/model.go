@@ -70,7 +70,7 @@ type reference struct {
 }
 
 // targetType returns the resource type r points to: its type element, or
-// the type in a local or absolute RESTful reference; "" if unknown (a
+// the type in a relative or absolute RESTful reference; "" if unknown (a
 // placeholder such as urn:uuid:, a contained or a logical reference).
 func (r *reference) targetType() string {
 	if r == nil {
@@ -78,10 +78,6 @@ func (r *reference) targetType() string {
 	}
 	if r.Type != "" {
 		return r.Type
-	}
-	ref, err := fhir.ParseReference(r.Reference, "")
-	if err == nil && ref.Kind == fhir.RefLocal {
-		return ref.Type
 	}
 	if ref, ok := restful(r.Reference); ok {
 		return ref.Type

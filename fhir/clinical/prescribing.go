@@ -113,7 +113,7 @@ func Prescribing(base string, plan []byte, ctx PrescribingContext) []fhir.Issue 
 		}
 	}
 	p := &prescriber{checker: checker{base: base}, drugs: drugs}
-	all := p.benzoActivities(&cp, "CarePlan")
+	all := p.benzoActivities(&cp)
 	var rxs []*rx
 	for _, r := range all {
 		if current(r.d.Status) {
@@ -221,7 +221,7 @@ func (p *prescriber) readContext(cp *carePlan, ctx PrescribingContext) {
 
 // benzoActivities returns a plan's benzodiazepine prescription activities
 // of any status but cancelled and entered-in-error, in document order.
-func (p *prescriber) benzoActivities(cp *carePlan, path string) []*rx {
+func (p *prescriber) benzoActivities(cp *carePlan) []*rx {
 	var out []*rx
 	activitySystem := CodeSystemURL(p.base, CSMatcareActivity)
 	for i, a := range cp.Activity {
@@ -240,7 +240,7 @@ func (p *prescriber) benzoActivities(cp *carePlan, path string) []*rx {
 		if !known {
 			drug = ""
 		}
-		r := &rx{at: path + ".activity[" + strconv.Itoa(i) + "].detail", index: i, d: d, drug: drug}
+		r := &rx{at: "CarePlan.activity[" + strconv.Itoa(i) + "].detail", index: i, d: d, drug: drug}
 		r.mg, r.hasMg = doseMg(d.DailyAmount)
 		out = append(out, r)
 	}
@@ -315,7 +315,7 @@ func (p *prescriber) singleDrug(cp *carePlan, rxs []*rx) {
 		add(r.drug, "this plan")
 	}
 	for _, o := range p.others {
-		for _, r := range p.benzoActivities(o, "CarePlan") {
+		for _, r := range p.benzoActivities(o) {
 			if current(r.d.Status) {
 				add(r.drug, "CarePlan/"+o.ID)
 			}
@@ -400,7 +400,7 @@ func (p *prescriber) maxDose(rxs []*rx) {
 // newPrescribing reports whether the plan starts prescribing: no
 // previous version, or one without a benzodiazepine prescription.
 func (p *prescriber) newPrescribing() bool {
-	return p.previous == nil || len(p.benzoActivities(p.previous, "CarePlan")) == 0
+	return p.previous == nil || len(p.benzoActivities(p.previous)) == 0
 }
 
 // startingDose is BZ-05.
@@ -550,7 +550,7 @@ func drugKey(r *rx) string {
 func (p *prescriber) instalments(cp *carePlan, rxs []*rx) {
 	before := map[string]bool{}
 	if p.previous != nil {
-		for _, r := range p.benzoActivities(p.previous, "CarePlan") {
+		for _, r := range p.benzoActivities(p.previous) {
 			if current(r.d.Status) {
 				before[drugKey(r)] = true
 			}
@@ -622,7 +622,7 @@ func (p *prescriber) taper(cp *carePlan, rxs []*rx) {
 		return
 	}
 	var before []*rx
-	for _, r := range p.benzoActivities(p.previous, "CarePlan") {
+	for _, r := range p.benzoActivities(p.previous) {
 		if current(r.d.Status) {
 			before = append(before, r)
 		}
