@@ -15,6 +15,9 @@ type Issue struct {
 	Code        r4.IssueType
 	Diagnostics string   // human-readable, safe to send to the client
 	Expression  []string // FHIRPath of the offending element, e.g. "Goal.subject"
+	// Details, if set, names the rule that produced the issue as a code,
+	// such as a prescribing check's id (OperationOutcome.issue.details).
+	Details *r4.CodeableConcept
 }
 
 // Error is a failure that can be shown to a client as an OperationOutcome.
@@ -113,6 +116,7 @@ func Outcome(issues ...Issue) r4.OperationOutcome {
 		oo.Issue = append(oo.Issue, r4.OperationOutcomeIssue{
 			Severity:    is.Severity,
 			Code:        is.Code,
+			Details:     is.Details,
 			Diagnostics: &d,
 			Expression:  is.Expression,
 		})
