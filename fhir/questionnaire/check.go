@@ -20,7 +20,8 @@ import (
 // question's answers can equal, an ordered type for >, <, >= and <=,
 // enableBehavior present when there are several (que-12), and no item
 // enabled through a chain of conditions that leads back to itself. All
-// issues are errors; nil means the Questionnaire is fit for Validate.
+// issues are errors; nil means the Questionnaire is fit for Validate and
+// Score.
 func CheckQuestionnaire(questionnaire []byte) []fhir.Issue {
 	var v checker
 	f, err := parseForm(questionnaire)

@@ -1,7 +1,8 @@
-// Package questionnaire checks QuestionnaireResponses against their
-// Questionnaires. It is pure: no HTTP, no storage. Every function takes
-// the resources as the JSON the client sent (after fhir.Parse) and never
-// re-encodes it.
+// Package questionnaire checks and scores QuestionnaireResponses against
+// their Questionnaires. It is pure: no HTTP, no storage. Every function
+// takes the resources as the JSON the client sent (after fhir.Parse) and
+// never re-encodes it; the one edit it makes is the SDS total that Score
+// adds.
 //
 // # On the write path
 //
@@ -15,6 +16,11 @@
 //	if err := questionnaire.Err(questionnaire.Validate(q, body)); err != nil {
 //		return err // 422, nothing stored
 //	}
+//	res, issues := questionnaire.Score(q, body)
+//	if err := questionnaire.Err(issues); err != nil {
+//		return err // 422: a client total that disagrees
+//	}
+//	body = res.Response // the SDS total added, if it was missing
 //
 // All issues are of severity error, with FHIRPath expressions such as
 // QuestionnaireResponse.item[2].item[0].answer[0]; Err makes them a
@@ -53,4 +59,12 @@
 // occurrences (the question is inside a repeating group that does not
 // enclose the item) does order decide: the last one before the item,
 // else the first after it.
+//
+// # Scores
+//
+// Score works for any Questionnaire whose choice answer options carry
+// an ordinal value (OrdinalValueURL, ItemWeightURL or
+// QuestionnaireOrdinalValueURL, on the answerOption or its
+// valueCoding). The Severity of Dependence Scale (SDSPath) is the one
+// instrument it knows: see Score for how its total is checked and added.
 package questionnaire
