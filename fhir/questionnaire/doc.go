@@ -1,8 +1,8 @@
 // Package questionnaire checks and scores QuestionnaireResponses against
-// their Questionnaires. It is pure: no HTTP, no storage. Every function
-// takes the resources as the JSON the client sent (after fhir.Parse) and
-// never re-encodes it; the one edit it makes is the SDS total that Score
-// adds.
+// their Questionnaires, and derives the Observation of an SDS score. It is
+// pure: no HTTP, no storage. Every function takes the resources as the
+// JSON the client sent (after fhir.Parse) and never re-encodes it; the one
+// edit it makes is the SDS total that Score adds.
 //
 // # On the write path
 //
@@ -21,6 +21,9 @@
 //		return err // 422: a client total that disagrees
 //	}
 //	body = res.Response // the SDS total added, if it was missing
+//	// store body; then, for the SDS, when status is completed or amended:
+//	obs, err := questionnaire.SDSObservation(base, id, body)
+//	// store obs in the same transaction
 //
 // All issues are of severity error, with FHIRPath expressions such as
 // QuestionnaireResponse.item[2].item[0].answer[0]; Err makes them a
@@ -66,5 +69,6 @@
 // an ordinal value (OrdinalValueURL, ItemWeightURL or
 // QuestionnaireOrdinalValueURL, on the answerOption or its
 // valueCoding). The Severity of Dependence Scale (SDSPath) is the one
-// instrument it knows: see Score for how its total is checked and added.
+// instrument it knows: see Score for how its total is checked and added,
+// and SDSObservation for the Observation.
 package questionnaire
