@@ -71,4 +71,10 @@
 // valueCoding). The Severity of Dependence Scale (SDSPath) is the one
 // instrument it knows: see Score for how its total is checked and added,
 // and SDSObservation for the Observation.
+//
+// # The assessment
+//
+// The constants in bps.go name the linkIds of the bio-psycho-social
+// assessment that other checks read (the high-risk flags, the
+// prescribing decision, the informed consent); Answers reads them.
 package questionnaire
