@@ -1,0 +1,8 @@
+package questionnaire
+
+// For the external tests.
+type (
+	Want = want
+)
+
+var CheckIssues = checkIssues
