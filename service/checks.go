@@ -14,6 +14,7 @@ import (
 	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/matcare/matcare/fhir"
+	"github.com/matcare/matcare/fhir/clinical"
 	"github.com/matcare/matcare/fhir/content"
 	"github.com/matcare/matcare/fhir/search"
 )
@@ -29,6 +30,7 @@ type Content struct {
 	// start-up by LoadContent.
 	Resources []content.Resource
 	managed   map[string]content.Resource // by canonical url
+	drugs     *clinical.DrugTable         // the benzodiazepine table, under Base
 }
 
 // NewContent loads the content files under base.
@@ -40,6 +42,9 @@ func NewContent(base string) (*Content, error) {
 	c := &Content{Base: base, Resources: rs, managed: map[string]content.Resource{}}
 	if c.Base == "" {
 		c.Base = content.DefaultBase
+	}
+	if c.drugs, err = clinical.LoadDrugs(c.Base); err != nil {
+		return nil, err
 	}
 	for _, r := range rs {
 		if r.URL != "" {
@@ -120,6 +125,11 @@ type checkFunc func(ctx context.Context, s *Resources, a Access, p *pending) ([]
 // checks are run in order on every write of a non-deleted version.
 var checks = []checkFunc{
 	checkManaged,
+	checkProfiles,
+	checkGoalReview,
+	checkPrescribing,
+	checkQuestionnaire,
+	checkResponse,
 }
 
 // checkManaged refuses a client's write of a canonical resource the

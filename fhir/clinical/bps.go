@@ -16,9 +16,10 @@ const (
 	BPSQuestionnaire = "bps-benzo"
 
 	// High-risk flags of the "zone of tolerance" (risk group).
-	LinkPreviousNFOD     = "risk.flags.previous-nfod"     // previous non-fatal overdose (BZ-05)
-	LinkComorbidity      = "risk.flags.comorbidity"       // physical or mental comorbidity (BZ-05)
-	LinkOpioidDependence = "risk.flags.opioid-dependence" // concomitant opioid dependence (BZ-08)
+	LinkPreviousNFOD        = "risk.flags.previous-nfod"        // previous non-fatal overdose (BZ-05)
+	LinkPhysicalComorbidity = "risk.flags.physical-comorbidity" // physical comorbidity (BZ-05)
+	LinkMentalComorbidity   = "risk.flags.mental-comorbidity"   // mental-health comorbidity (BZ-05)
+	LinkOpioidDependence    = "risk.flags.opioid-dependence"    // concomitant opioid dependence (BZ-08)
 	// LinkNFODEver is the substance-use history's "non-fatal overdose
 	// ever" (bio group), read as a previous NFOD too (BZ-05).
 	LinkNFODEver = "bio.use.nfod-ever"

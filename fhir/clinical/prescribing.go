@@ -82,6 +82,32 @@ type PrescribingContext struct {
 	Drugs *DrugTable
 }
 
+// Prescribes reports whether Prescribing would check plan: whether it has
+// a current benzodiazepine or Z-drug prescription. The service asks it
+// before gathering a PrescribingContext, which costs searches.
+func Prescribes(base string, plan []byte, drugs *DrugTable) bool {
+	var cp carePlan
+	if decode("CarePlan", plan, &cp) != nil {
+		return true // Prescribing reports why it cannot be read
+	}
+	if oneOf(cp.Status, "revoked", "completed", "entered-in-error") {
+		return false
+	}
+	if drugs == nil {
+		var err error
+		if drugs, err = DefaultDrugs(); err != nil {
+			return true
+		}
+	}
+	p := &prescriber{checker: checker{base: base}, drugs: drugs}
+	for _, r := range p.benzoActivities(&cp) {
+		if current(r.d.Status) {
+			return true
+		}
+	}
+	return false
+}
+
 // Prescribing runs the prescribing checks BZ-01 to BZ-12 on a CarePlan's
 // benzodiazepine and Z-drug prescriptions: its activities with a detail
 // that is current (status not completed, cancelled, stopped or
@@ -427,7 +453,9 @@ func (p *prescriber) startingDose(all []*rx) {
 	if nfod || ever {
 		flags = append(flags, "a previous non-fatal overdose")
 	}
-	if co, _ := p.bps.flag(LinkComorbidity); co {
+	physical, _ := p.bps.flag(LinkPhysicalComorbidity)
+	mental, _ := p.bps.flag(LinkMentalComorbidity)
+	if physical || mental {
 		flags = append(flags, "comorbidity")
 	}
 	if len(flags) > 0 {

@@ -13,7 +13,8 @@ const (
 	qrNFODEver    = "item[0].item[0].item[0].answer[0]"
 	qrPrevNFOD    = "item[1].item[0].item[0].answer[0]"
 	qrComorbidity = "item[1].item[0].item[1].answer[0]"
-	qrOpioid      = "item[1].item[0].item[2].answer[0]"
+	qrMental      = "item[1].item[0].item[2].answer[0]"
+	qrOpioid      = "item[1].item[0].item[3].answer[0]"
 	qrHarms       = "item[2].item[0].answer[0]"
 	qrOffLabel    = "item[2].item[1].answer"
 	qrStop        = "item[2].item[2].answer"
@@ -127,6 +128,8 @@ func TestPrescribing(t *testing.T) {
 		{name: "BZ-05 overdose ever, 30 mg start", plan: []edit{dose("30")}, ctx: []ctxEdit{bps(set(qrNFODEver+".valueBoolean", "true"))},
 			want: []string{"warning BZ-05 CarePlan.activity[0].detail.dailyAmount"}},
 		{name: "BZ-05 comorbidity as a coding, 30 mg start", plan: []edit{dose("30")}, ctx: []ctxEdit{bps(del(qrComorbidity+".valueBoolean"), set(qrComorbidity+".valueCoding", `{"code":"Y"}`))},
+			want: []string{"warning BZ-05 CarePlan.activity[0].detail.dailyAmount"}, diag: "comorbidity"},
+		{name: "BZ-05 mental-health comorbidity, 30 mg start", plan: []edit{dose("30")}, ctx: []ctxEdit{bps(set(qrMental+".valueBoolean", `true`))},
 			want: []string{"warning BZ-05 CarePlan.activity[0].detail.dailyAmount"}, diag: "comorbidity"},
 		{name: "BZ-05 previous overdose, 20 mg start", ctx: []ctxEdit{bps(set(qrPrevNFOD+".valueBoolean", "true"))}},
 		{name: "BZ-05 previous overdose, not a start", plan: []edit{dose("30")}, ctx: []ctxEdit{bps(set(qrPrevNFOD+".valueBoolean", "true")), previous()}},
