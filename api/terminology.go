@@ -163,8 +163,7 @@ func (s *Server) operationAccess(p *auth.Principal, r route) (service.Access, er
 	if ok, _ := p.Scopes.Allows(auth.Search, r.Type); ok {
 		return a, nil
 	}
-	return a, errForbidden("the token's scopes do not allow reading %s; it needs %s or %s", r.Type,
-		auth.Needed(auth.Read, r.Type), auth.Needed(auth.Search, r.Type))
+	return a, errForbidden("the token's scopes do not allow reading %s; it needs system/%[1]s.r, system/%[1]s.s or system/%[1]s.read", r.Type)
 }
 
 // registryOrDefault is the registry the API answers from: the configured
