@@ -181,6 +181,7 @@ type auditEntity struct {
 // auditAction is the AuditEvent action of an interaction.
 var auditAction = map[string]string{
 	"create": "C", "update": "U", "delete": "D", "patch": "U", "search-type": "E", "transaction": "E", "batch": "E",
+	"operation": "E",
 }
 
 // auditRecord describes the exchange on route r that ended with status:

@@ -210,6 +210,10 @@ func (s *Server) guard(r route, h echo.HandlerFunc) echo.HandlerFunc {
 				return errForbidden("reading AuditEvents needs the auditor scope %q", s.cfg.AuditorScope)
 			}
 			a = service.Access{Client: p.ClientID, Board: p.Board, National: p.Has(s.cfg.NationalScope), Auditor: true}
+		case r.Interaction == "operation":
+			if a, err = s.operationAccess(p, r); err != nil {
+				return err
+			}
 		case c.Param("type") == auditType:
 			return fhir.Errorf(r4.IssueTypeNotSupported, "", "AuditEvent is written by the server only and read by id").
 				WithStatus(http.StatusMethodNotAllowed)

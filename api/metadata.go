@@ -70,6 +70,7 @@ func (s *Server) capabilityStatement() map[string]any {
 		"searchInclude":    searchIncludes(auditType),
 		"searchRevInclude": searchRevIncludes(auditType),
 	})
+	resources = terminologyResources(resources)
 	// Parameters of a system search: the Resource-level ones and _type.
 	systemParams := append(capabilitySearchParams("Resource"), map[string]string{
 		"name": "_type", "type": string(search.Token),

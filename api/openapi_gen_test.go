@@ -200,6 +200,8 @@ func generatedSections() map[string]string {
 		"search-parameters":     strings.Join(components, ""),
 		"search-parameter-refs": paramRefs(keys),
 		"auditevent-search":     "",
+		// The terminology operations' paths (openapi_terminology_test.go).
+		"terminology-operations": terminologySection(),
 	}
 	if r, ok := auditSearchRoute(); ok {
 		var auditKeys []string

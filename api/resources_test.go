@@ -433,7 +433,7 @@ func TestMetadataAndHealth(t *testing.T) {
 	for _, x := range rest["resource"].([]any) {
 		types = append(types, x.(map[string]any)["type"].(string))
 	}
-	if got := strings.Join(types, ","); got != "CarePlan,Goal,Patient,Questionnaire,QuestionnaireResponse,AuditEvent" {
+	if got := strings.Join(types, ","); got != "CarePlan,Goal,Patient,Questionnaire,QuestionnaireResponse,AuditEvent,CodeSystem,ValueSet" {
 		t.Errorf("types %s", got)
 	}
 	sec, _ := rest["security"].(map[string]any)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/matcare/matcare/api/auth"
+	"github.com/matcare/matcare/fhir/terminology"
 	"github.com/matcare/matcare/service"
 )
 
@@ -60,6 +62,10 @@ type Config struct {
 	// may delete; 0 or 1: a single one (412 when the criteria match
 	// more), as the CapabilityStatement's conditionalDelete says.
 	ConditionalDeleteMax int
+	// Terminology answers the terminology operations ($lookup,
+	// $validate-code, $expand); nil: the content files under
+	// content.DefaultBase.
+	Terminology *terminology.Registry
 }
 
 // Server is matcare's HTTP handler.
@@ -70,6 +76,7 @@ type Server struct {
 	cfg       Config
 	started   time.Time
 	limiter   *limiter
+	term      *terminology.Registry
 }
 
 // route is one served route. The table drives registration, the
@@ -99,7 +106,7 @@ type route struct {
 // routes lists every route matcare serves. It is a function because the
 // handlers refer back to it (the CapabilityStatement is built from it).
 func routes() []route {
-	return []route{
+	return append([]route{
 		{Method: http.MethodGet, Path: "/healthz", Open: true, handler: (*Server).healthz},
 		{Method: http.MethodGet, Path: "/readyz", Open: true, handler: (*Server).readyz},
 		{Method: http.MethodGet, Path: "/fhir/metadata", Interaction: "capabilities", Level: "system", Open: true, handler: (*Server).metadata},
@@ -124,7 +131,7 @@ func routes() []route {
 		{Method: http.MethodGet, Path: "/fhir/:type/:id/:compartment", Interaction: "search-compartment", Level: "type", TypeParam: "compartment", handler: (*Server).searchCompartment},
 		{Method: http.MethodGet, Path: "/fhir/AuditEvent", Type: auditType, Interaction: "search-type", Level: "type", handler: (*Server).searchAudit},
 		{Method: http.MethodGet, Path: "/fhir/AuditEvent/:id", Type: auditType, Interaction: "read", Level: "instance", handler: (*Server).readAudit},
-	}
+	}, terminologyRoutes()...)
 }
 
 // New returns the HTTP handler serving resources. It fails without a
@@ -160,8 +167,12 @@ func New(log *slog.Logger, resources *service.Resources, cfg Config) (*Server, e
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
+	term, err := registryOrDefault(cfg.Terminology)
+	if err != nil {
+		return nil, fmt.Errorf("api: terminology: %w", err)
+	}
 	s := &Server{echo: echo.New(), log: log, resources: resources, cfg: cfg, started: time.Now().UTC(),
-		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst)}
+		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), term: term}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/matcare/matcare/api/auth"
+	"github.com/matcare/matcare/fhir/content"
 )
 
 // Deployment environments (MATCARE_ENV).
@@ -38,6 +39,10 @@ type config struct {
 	grace        time.Duration
 	writeTimeout time.Duration
 	failpoint    string
+	// canonicalBase is the base of matcare's canonical URLs (code
+	// systems, value sets, …; MATCARE_CANONICAL_BASE): an absolute
+	// http(s) URL without a trailing slash.
+	canonicalBase string
 
 	// Authentication (SMART backend services bearer tokens).
 	env         string // envDevelopment or envProduction
@@ -83,14 +88,15 @@ var reservedClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "
 // and names the variable of any bad value.
 func configFrom(getenv func(string) string) (config, error) {
 	cfg := config{
-		addr:         "127.0.0.1:8080",
-		baseURL:      "http://localhost:8080/fhir",
-		db:           "matcare",
-		dataDir:      "./data",
-		maxBodyBytes: 1 << 20,
-		logLevel:     slog.LevelInfo,
-		grace:        15 * time.Second,
-		writeTimeout: 10 * time.Second,
+		addr:          "127.0.0.1:8080",
+		baseURL:       "http://localhost:8080/fhir",
+		db:            "matcare",
+		dataDir:       "./data",
+		maxBodyBytes:  1 << 20,
+		logLevel:      slog.LevelInfo,
+		grace:         15 * time.Second,
+		writeTimeout:  10 * time.Second,
+		canonicalBase: content.DefaultBase,
 	}
 	str := func(name string, dst *string) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -103,6 +109,7 @@ func configFrom(getenv func(string) string) (config, error) {
 	str("MATCARE_DB", &cfg.db)
 	str("MATCARE_DATA_DIR", &cfg.dataDir)
 	str("MATCARE_FAILPOINT", &cfg.failpoint)
+	str("MATCARE_CANONICAL_BASE", &cfg.canonicalBase)
 
 	if _, port, err := net.SplitHostPort(cfg.addr); err != nil || port == "" {
 		return cfg, fmt.Errorf("MATCARE_ADDR=%q: want host:port, e.g. 127.0.0.1:8080", cfg.addr)
@@ -112,6 +119,9 @@ func configFrom(getenv func(string) string) (config, error) {
 		return cfg, fmt.Errorf("MATCARE_BASE_URL=%q: want an absolute http(s) URL such as http://localhost:8080/fhir", cfg.baseURL)
 	}
 	cfg.baseURL = strings.TrimRight(cfg.baseURL, "/")
+	if err := checkCanonicalBase(cfg.canonicalBase); err != nil {
+		return cfg, fmt.Errorf("MATCARE_CANONICAL_BASE=%q: %w", cfg.canonicalBase, err)
+	}
 	if cfg.mongoURI != "" && !strings.HasPrefix(cfg.mongoURI, "mongodb://") && !strings.HasPrefix(cfg.mongoURI, "mongodb+srv://") {
 		return cfg, fmt.Errorf("MONGODB_URI: want a mongodb:// or mongodb+srv:// URI")
 	}
@@ -316,6 +326,24 @@ func authFrom(getenv func(string) string, cfg *config) error {
 			return fmt.Errorf("MATCARE_BUNDLE_MAX_ENTRIES=%q: want a whole number from 1 to 100000", v)
 		}
 		cfg.bundleMaxEntries = n
+	}
+	return nil
+}
+
+// checkCanonicalBase checks a canonical base: an absolute http(s) URL
+// with a host, without query, fragment, user information or a trailing
+// slash (canonicals are the base, "/", type and id).
+func checkCanonicalBase(base string) error {
+	u, err := url.Parse(base)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+		return fmt.Errorf("want an absolute http(s) URL such as %s", content.DefaultBase)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil:
+		return fmt.Errorf("want a URL without query, fragment or user information")
+	case strings.HasSuffix(base, "/"):
+		return fmt.Errorf("want no trailing slash (canonicals are <base>/CodeSystem/<id>)")
+	case strings.ContainsAny(base, " \t\r\n|"):
+		return fmt.Errorf("want a URL without spaces or '|'")
 	}
 	return nil
 }

@@ -61,6 +61,36 @@ func TestConfigFrom(t *testing.T) {
 	}
 }
 
+func TestConfigCanonicalBase(t *testing.T) {
+	cfg, err := configFrom(envOf())
+	if err != nil || cfg.canonicalBase != "http://matcare.example/fhir" {
+		t.Fatalf("default: %q %v", cfg.canonicalBase, err)
+	}
+	for _, good := range []string{"https://fhir.nhs.scot/matcare", "http://localhost:8080", " https://x.example/a/b "} {
+		cfg, err := configFrom(envOf("MATCARE_CANONICAL_BASE", good))
+		if err != nil || cfg.canonicalBase != strings.TrimSpace(good) {
+			t.Errorf("%q: %q %v", good, cfg.canonicalBase, err)
+		}
+	}
+	for _, bad := range []string{"https://fhir.nhs.scot/matcare/", "fhir.nhs.scot/matcare", "urn:oid:1.2.3", "ftp://x/fhir",
+		"https:///fhir", "https://x/fhir?v=1", "https://x/fhir#a", "https://u:p@x/fhir", "https://x/a b", "https://x/a|b", "/fhir"} {
+		_, err := configFrom(envOf("MATCARE_CANONICAL_BASE", bad))
+		if err == nil || !strings.Contains(err.Error(), "MATCARE_CANONICAL_BASE") {
+			t.Errorf("%q: error %v, want one naming MATCARE_CANONICAL_BASE", bad, err)
+		}
+	}
+	// The registry loads under any valid base.
+	for _, base := range []string{"http://matcare.example/fhir", "https://fhir.nhs.scot/matcare"} {
+		term, err := loadTerminology(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := term.CodeSystem(base + "/CodeSystem/mat-standard"); !ok {
+			t.Errorf("%s: no mat-standard code system", base)
+		}
+	}
+}
+
 // envOf is a getenv over key/value pairs.
 func envOf(kv ...string) func(string) string {
 	m := map[string]string{}

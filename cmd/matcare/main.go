@@ -22,7 +22,9 @@ import (
 
 	"github.com/matcare/matcare/api"
 	"github.com/matcare/matcare/fhir"
+	"github.com/matcare/matcare/fhir/content"
 	"github.com/matcare/matcare/fhir/schema"
+	"github.com/matcare/matcare/fhir/terminology"
 	"github.com/matcare/matcare/repository"
 	"github.com/matcare/matcare/repository/embedded"
 	"github.com/matcare/matcare/service"
@@ -39,12 +41,12 @@ const usage = `usage: matcare [serve]
 serve (the default) serves the matcare FHIR R4 API. Configuration comes from
 the environment (MATCARE_ADDR, MATCARE_BASE_URL, MONGODB_URI, MATCARE_DB,
 MATCARE_DATA_DIR, MATCARE_MAX_BODY_BYTES, MATCARE_LOG_LEVEL,
-MATCARE_SHUTDOWN_GRACE, MATCARE_WRITE_TIMEOUT; authentication: MATCARE_ENV,
-MATCARE_JWKS_FILE, MATCARE_JWKS_URL, MATCARE_JWT_ISSUERS, MATCARE_JWT_AUDIENCE,
-MATCARE_JWT_ALGS, MATCARE_JWT_HS256_SECRET, MATCARE_JWT_LEEWAY,
-MATCARE_BOARD_CLAIM, MATCARE_TOKEN_ENDPOINT, MATCARE_ADMIN_SCOPE,
-MATCARE_NATIONAL_SCOPE, MATCARE_AUDITOR_SCOPE, MATCARE_RATE_LIMIT,
-MATCARE_RATE_BURST); see README.md. In development (MATCARE_ENV unset) without
+MATCARE_SHUTDOWN_GRACE, MATCARE_WRITE_TIMEOUT, MATCARE_CANONICAL_BASE;
+authentication: MATCARE_ENV, MATCARE_JWKS_FILE, MATCARE_JWKS_URL,
+MATCARE_JWT_ISSUERS, MATCARE_JWT_AUDIENCE, MATCARE_JWT_ALGS,
+MATCARE_JWT_HS256_SECRET, MATCARE_JWT_LEEWAY, MATCARE_BOARD_CLAIM,
+MATCARE_TOKEN_ENDPOINT, MATCARE_ADMIN_SCOPE, MATCARE_NATIONAL_SCOPE,
+MATCARE_AUDITOR_SCOPE, MATCARE_RATE_LIMIT, MATCARE_RATE_BURST); see README.md. In development (MATCARE_ENV unset) without
 configured keys, a development key under MATCARE_DATA_DIR/keys is trusted.
 
 token prints a development bearer token signed with that key, e.g.
@@ -101,6 +103,14 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 	if err := schema.Preload(fhir.TypeNames()...); err != nil {
 		return fmt.Errorf("R4 schema: %w", err)
 	}
+	// matcare's code systems and value sets, under the configured base.
+	term, err := loadTerminology(cfg.canonicalBase)
+	if err != nil {
+		return err
+	}
+	if cfg.env == envProduction && cfg.canonicalBase == content.DefaultBase {
+		log.WarnContext(ctx, "MATCARE_CANONICAL_BASE is the example domain; set the deployment's own before go-live", "canonical_base", cfg.canonicalBase)
+	}
 
 	store, closeStorage, err := openStorage(ctx, cfg, log)
 	if err != nil {
@@ -113,7 +123,7 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 		Verifier: verifier, BoardClaim: cfg.boardClaim, AdminScope: cfg.adminScope, NationalScope: cfg.nationalScope,
 		AuditorScope: cfg.auditorScope, TokenEndpoint: cfg.tokenEndpoint, Algs: cfg.algs,
 		RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst, ConditionalDeleteMax: cfg.conditionalDeleteMax,
-		BundleMaxBytes: cfg.bundleMaxBytes, BundleMaxEntries: cfg.bundleMaxEntries,
+		BundleMaxBytes: cfg.bundleMaxBytes, BundleMaxEntries: cfg.bundleMaxEntries, Terminology: term,
 	})
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
@@ -134,7 +144,7 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "base_url", cfg.baseURL, "version", version)
+	log.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "base_url", cfg.baseURL, "canonical_base", cfg.canonicalBase, "version", version)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -155,6 +165,20 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 	}
 	log.InfoContext(ctx, "stopped")
 	return nil
+}
+
+// loadTerminology loads the content files under the canonical base and
+// builds the registry the terminology operations answer from.
+func loadTerminology(base string) (*terminology.Registry, error) {
+	res, err := content.Load(base)
+	if err != nil {
+		return nil, fmt.Errorf("content: %w", err)
+	}
+	term, err := terminology.New(res)
+	if err != nil {
+		return nil, err
+	}
+	return term, nil
 }
 
 // openStorage connects to MONGODB_URI or starts the embedded server under
