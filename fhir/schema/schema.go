@@ -32,6 +32,12 @@
 //     schema declares them as any number (its patterns are ignored for
 //     numbers).
 //
+// One change accepts more than the embedded file: its FHIR version
+// enumerations (StructureDefinition.fhirVersion and the like) end at
+// 4.0.0, the R4 release this schema came with; 4.0.1, R4's technical
+// correction, which the official R4 examples and every R4 tool write, is
+// added to them.
+//
 // Numbers are decoded as [encoding/json.Number], so decimals keep their
 // precision (1.50, 12345678901234567890) and are never rounded.
 package schema
@@ -268,7 +274,31 @@ func (s *schemas) patch(doc any) error {
 	// Choice-type elements such as valueInteger repeat the integer types'
 	// definitions inline.
 	markIntegers(defs, integers)
+	if addR401(defs) == 0 {
+		return errors.New("schema: no FHIR version enumeration")
+	}
 	return nil
+}
+
+// addR401 adds "4.0.1" to every enumeration of FHIR versions in v (those
+// listing 4.0.0 and 3.0.1) and returns how many it changed.
+func addR401(v any) int {
+	n := 0
+	switch v := v.(type) {
+	case map[string]any:
+		if e, ok := v["enum"].([]any); ok && slices.Contains(e, any("4.0.0")) && slices.Contains(e, any("3.0.1")) && !slices.Contains(e, any("4.0.1")) {
+			v["enum"] = append(e, "4.0.1")
+			n++
+		}
+		for _, child := range v {
+			n += addR401(child)
+		}
+	case []any:
+		for _, child := range v {
+			n += addR401(child)
+		}
+	}
+	return n
 }
 
 // markIntegers adds the integer keyword to every schema in v that has one of

@@ -441,3 +441,16 @@ func TestPreload(t *testing.T) {
 		t.Errorf("Preload(Nope) = %v", err)
 	}
 }
+
+// TestFHIRVersion401: R4's technical correction 4.0.1 is a FHIR version
+// (the embedded 4.0.0 schema's enumerations lack it); other values are
+// still refused.
+func TestFHIRVersion401(t *testing.T) {
+	for v, ok := range map[string]bool{"4.0.1": true, "4.0.0": true, "4.0.2": false, "R4": false} {
+		sd := `{"resourceType":"StructureDefinition","url":"http://x/sd","name":"X","status":"draft","kind":"resource",` +
+			`"abstract":false,"type":"Patient","fhirVersion":"` + v + `"}`
+		if got := schema.Validate("StructureDefinition", []byte(sd)); (len(got) == 0) != ok {
+			t.Errorf("fhirVersion %q: %v", v, got)
+		}
+	}
+}
