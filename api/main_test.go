@@ -78,6 +78,9 @@ func startServer(t testing.TB, store *repository.Store, backend service.Store, c
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.Terminology == nil {
+		cfg.Terminology = content.Terms
+	}
 	h, err := api.New(testLog, service.New(backend).WithContent(content), cfg)
 	if err != nil {
 		t.Fatal(err)

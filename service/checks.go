@@ -17,6 +17,7 @@ import (
 	"github.com/matcare/matcare/fhir/clinical"
 	"github.com/matcare/matcare/fhir/content"
 	"github.com/matcare/matcare/fhir/search"
+	"github.com/matcare/matcare/fhir/terminology"
 )
 
 // Content is the clinical content a server enforces on writes (issue 7):
@@ -31,6 +32,8 @@ type Content struct {
 	Resources []content.Resource
 	managed   map[string]content.Resource // by canonical url
 	drugs     *clinical.DrugTable         // the benzodiazepine table, under Base
+	// Terms are the content's code systems and value sets.
+	Terms *terminology.Registry
 }
 
 // NewContent loads the content files under base.
@@ -44,6 +47,9 @@ func NewContent(base string) (*Content, error) {
 		c.Base = content.DefaultBase
 	}
 	if c.drugs, err = clinical.LoadDrugs(c.Base); err != nil {
+		return nil, err
+	}
+	if c.Terms, err = terminology.New(rs); err != nil {
 		return nil, err
 	}
 	for _, r := range rs {
@@ -125,6 +131,7 @@ type checkFunc func(ctx context.Context, s *Resources, a Access, p *pending) ([]
 // checks are run in order on every write of a non-deleted version.
 var checks = []checkFunc{
 	checkManaged,
+	checkCodes,
 	checkProfiles,
 	checkGoalReview,
 	checkPrescribing,
@@ -151,6 +158,13 @@ func checkManaged(_ context.Context, s *Resources, a Access, p *pending) ([]fhir
 				"(fhir/content); change those files, or give your resource another url", head.URL, r.Type, r.ID)}}, nil
 	}
 	return nil, nil
+}
+
+// checkCodes refuses a code of one of matcare's code systems that the
+// system does not define (422), and warns of a display that is not the
+// code's.
+func checkCodes(_ context.Context, s *Resources, _ Access, p *pending) ([]fhir.Issue, error) {
+	return s.content.Terms.CheckCodings(p.rec.Body), nil
 }
 
 // put stores rec, the version after cur (nil: none), once the content

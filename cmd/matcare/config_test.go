@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/matcare/matcare/service"
 )
 
 func TestConfigFrom(t *testing.T) {
@@ -79,13 +81,13 @@ func TestConfigCanonicalBase(t *testing.T) {
 			t.Errorf("%q: error %v, want one naming MATCARE_CANONICAL_BASE", bad, err)
 		}
 	}
-	// The registry loads under any valid base.
+	// The content loads under any valid base.
 	for _, base := range []string{"http://matcare.example/fhir", "https://fhir.nhs.scot/matcare"} {
-		term, err := loadTerminology(base)
+		clin, err := service.NewContent(base)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := term.CodeSystem(base + "/CodeSystem/mat-standard"); !ok {
+		if _, ok := clin.Terms.CodeSystem(base + "/CodeSystem/mat-standard"); !ok {
 			t.Errorf("%s: no mat-standard code system", base)
 		}
 	}

@@ -24,7 +24,6 @@ import (
 	"github.com/matcare/matcare/fhir"
 	"github.com/matcare/matcare/fhir/content"
 	"github.com/matcare/matcare/fhir/schema"
-	"github.com/matcare/matcare/fhir/terminology"
 	"github.com/matcare/matcare/repository"
 	"github.com/matcare/matcare/repository/embedded"
 	"github.com/matcare/matcare/service"
@@ -103,10 +102,11 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 	if err := schema.Preload(fhir.TypeNames()...); err != nil {
 		return fmt.Errorf("R4 schema: %w", err)
 	}
-	// matcare's code systems and value sets, under the configured base.
-	term, err := loadTerminology(cfg.canonicalBase)
+	// matcare's clinical content (code systems, value sets, profiles,
+	// questionnaires), under the configured base.
+	clin, err := service.NewContent(cfg.canonicalBase)
 	if err != nil {
-		return err
+		return fmt.Errorf("content: %w", err)
 	}
 	if cfg.env == envProduction && cfg.canonicalBase == content.DefaultBase {
 		log.WarnContext(ctx, "MATCARE_CANONICAL_BASE is the example domain; set the deployment's own before go-live", "canonical_base", cfg.canonicalBase)
@@ -118,12 +118,12 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 	}
 	defer closeStorage()
 
-	handler, err := api.New(log, service.New(store), api.Config{
+	handler, err := api.New(log, service.New(store).WithContent(clin), api.Config{
 		BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBodyBytes, Ping: store.Ping, Version: version,
 		Verifier: verifier, BoardClaim: cfg.boardClaim, AdminScope: cfg.adminScope, NationalScope: cfg.nationalScope,
 		AuditorScope: cfg.auditorScope, TokenEndpoint: cfg.tokenEndpoint, Algs: cfg.algs,
 		RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst, ConditionalDeleteMax: cfg.conditionalDeleteMax,
-		BundleMaxBytes: cfg.bundleMaxBytes, BundleMaxEntries: cfg.bundleMaxEntries, Terminology: term,
+		BundleMaxBytes: cfg.bundleMaxBytes, BundleMaxEntries: cfg.bundleMaxEntries, Terminology: clin.Terms,
 	})
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
@@ -165,20 +165,6 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 	}
 	log.InfoContext(ctx, "stopped")
 	return nil
-}
-
-// loadTerminology loads the content files under the canonical base and
-// builds the registry the terminology operations answer from.
-func loadTerminology(base string) (*terminology.Registry, error) {
-	res, err := content.Load(base)
-	if err != nil {
-		return nil, fmt.Errorf("content: %w", err)
-	}
-	term, err := terminology.New(res)
-	if err != nil {
-		return nil, err
-	}
-	return term, nil
 }
 
 // openStorage connects to MONGODB_URI or starts the embedded server under
