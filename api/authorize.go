@@ -210,6 +210,21 @@ func (s *Server) guard(r route, h echo.HandlerFunc) echo.HandlerFunc {
 				return errForbidden("reading AuditEvents needs the auditor scope %q", s.cfg.AuditorScope)
 			}
 			a = service.Access{Client: p.ClientID, Board: p.Board, National: p.Has(s.cfg.NationalScope), Auditor: true}
+		case r.Operation == "validate":
+			// $validate runs the checks a write would, reading what the
+			// write would (the patient's other plans, say): it needs the
+			// scope of that write.
+			typ := c.Param("type")
+			if _, ok := fhir.Types[typ]; !ok {
+				return errUnknownType(typ)
+			}
+			as := route{Interaction: "create", Level: "type"}
+			if r.Level == "instance" {
+				as.Interaction = "update"
+			}
+			if a, _, err = s.decide(p, as, typ); err != nil {
+				return err
+			}
 		case r.Interaction == "operation":
 			if a, err = s.operationAccess(p, r); err != nil {
 				return err

@@ -142,3 +142,73 @@ func TestClinicalChecksOnWrite(t *testing.T) {
 		}
 	})
 }
+
+// TestValidateOperation: $validate runs the write's checks and stores
+// nothing; 200 with every issue whenever validation ran.
+func TestValidateOperation(t *testing.T) {
+	e := newEnv(t)
+	plan := clinicalExample(t, "CarePlan-cp03b")
+	if r := e.do("PUT", "/Goal/g03a", clinicalExample(t, "Goal-g03a")); r.StatusCode != http.StatusCreated {
+		t.Fatalf("Goal: %d %s", r.StatusCode, r.body)
+	}
+	high := strings.Replace(plan, `"dailyAmount": {"value": 20,`, `"dailyAmount": {"value": 40,`, 1)
+	ml := strings.Replace(plan, `"unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"`,
+		`"unit": "mL", "system": "http://unitsofmeasure.org", "code": "mL"`, 1)
+	benzoGoal := "http://matcare.example/fhir/StructureDefinition/matcare-benzo-goal"
+	bareGoal := `{"resourceType":"Goal","lifecycleStatus":"active","description":{"text":"x"},"subject":{"reference":"Patient/p03"}}`
+	tests := []struct {
+		name, path, body string
+		status           int
+		want, not        []string // issueCodes entries
+	}{
+		{"a warning", "/CarePlan/$validate", high, 200, []string{"warning:BZ-04"}, nil},
+		{"the plan as written", "/CarePlan/$validate", plan, 200, nil, []string{"warning:BZ-04"}},
+		{"an error is reported, not refused", "/CarePlan/$validate?mode=create", ml, 200, []string{"error:BZ-01"}, nil},
+		{"Parameters with a profile", "/Goal/$validate",
+			`{"resourceType":"Parameters","parameter":[{"name":"resource","resource":` + bareGoal + `},{"name":"profile","valueCanonical":"` + benzoGoal + `"}]}`,
+			200, []string{"warning:required"}, nil},
+		{"an unknown profile", "/Goal/$validate?profile=http://example.org/StructureDefinition/nope", bareGoal, 200, nil, []string{"information:informational"}},
+		{"schema errors are issues", "/Goal/$validate", `{"resourceType":"Goal","lifecycleStatus":"bogus"}`, 200, nil, []string{"information:informational"}},
+		{"no issues", "/Goal/$validate", bareGoal, 200, []string{"information:informational"}, nil},
+		{"update of the current version", "/Goal/g03a/$validate",
+			strings.Replace(clinicalExample(t, "Goal-g03a"), `"lifecycleStatus": "active"`, `"lifecycleStatus": "proposed"`, 1), 200, nil, nil},
+		{"delete", "/Goal/g03a/$validate?mode=delete", "{}", 200, []string{"information:informational"}, nil},
+		{"delete of nothing", "/Goal/nothing/$validate?mode=delete", "{}", 404, nil, nil},
+		{"create at the instance level", "/Goal/g03a/$validate?mode=create", bareGoal, 400, nil, nil},
+		{"no resource", "/Goal/$validate", `{"resourceType":"Parameters","parameter":[{"name":"mode","valueCode":"create"}]}`, 400, nil, nil},
+		{"unknown type", "/Nope/$validate", bareGoal, 404, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do("POST", tt.path, tt.body)
+			if r.StatusCode != tt.status {
+				t.Fatalf("%d %s", r.StatusCode, r.body)
+			}
+			if r.StatusCode != 200 {
+				return
+			}
+			codes := issueCodes(t, r)
+			for _, w := range tt.want {
+				if !hasIssue(codes, w) {
+					t.Errorf("no %s in %v", w, codes)
+				}
+			}
+			for _, n := range tt.not {
+				if hasIssue(codes, n) {
+					t.Errorf("%s in %v", n, codes)
+				}
+			}
+			if len(tt.not) > 0 && tt.not[0] == "information:informational" && !strings.Contains(string(r.body), `"error"`) {
+				t.Errorf("no error reported: %s", r.body)
+			}
+		})
+	}
+	if r := e.do("GET", "/CarePlan?_summary=count", ""); !strings.Contains(string(r.body), `"total":0`) {
+		t.Errorf("$validate stored something: %s", r.body)
+	}
+	// A token that may read but not write Goals may not validate them.
+	ro := e.as("system/Goal.read", boardA)
+	if r := ro.do("POST", "/Goal/$validate", bareGoal); r.StatusCode != http.StatusForbidden {
+		t.Errorf("read-only token: %d %s", r.StatusCode, r.body)
+	}
+}

@@ -22,7 +22,8 @@ func (s *Server) capabilityStatement() map[string]any {
 	var typeInteractions, systemInteractions []map[string]string
 	for _, r := range routes() {
 		switch {
-		case r.Interaction == "" || r.Interaction == "capabilities" || r.Type != "" || r.Interaction == "search-compartment" || r.Conditional:
+		case r.Interaction == "" || r.Interaction == "capabilities" || r.Type != "" || r.Interaction == "search-compartment" || r.Conditional ||
+			r.Interaction == "operation":
 		case r.Interaction == "transaction":
 			if r.Path == "/fhir" {
 				systemInteractions = append(systemInteractions, map[string]string{"code": "transaction"}, map[string]string{"code": "batch"})
@@ -57,6 +58,7 @@ func (s *Server) capabilityStatement() map[string]any {
 			"searchParam":       capabilitySearchParams(name),
 			"searchInclude":     searchIncludes(name),
 			"searchRevInclude":  searchRevIncludes(name),
+			"operation":         []map[string]string{{"name": "validate", "definition": validateDefinition}},
 		})
 	}
 	resources = append(resources, map[string]any{

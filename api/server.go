@@ -100,6 +100,9 @@ type route struct {
 	// Conditional routes run an instance interaction on the resource
 	// their search criteria select (R4 conditional update and delete).
 	Conditional bool
+	// Operation names an operation served on every type (validate); its
+	// Interaction is "operation".
+	Operation string
 	handler     func(*Server, echo.Context) error
 }
 
@@ -131,7 +134,7 @@ func routes() []route {
 		{Method: http.MethodGet, Path: "/fhir/:type/:id/:compartment", Interaction: "search-compartment", Level: "type", TypeParam: "compartment", handler: (*Server).searchCompartment},
 		{Method: http.MethodGet, Path: "/fhir/AuditEvent", Type: auditType, Interaction: "search-type", Level: "type", handler: (*Server).searchAudit},
 		{Method: http.MethodGet, Path: "/fhir/AuditEvent/:id", Type: auditType, Interaction: "read", Level: "instance", handler: (*Server).readAudit},
-	}, terminologyRoutes()...)
+	}, append(validateRoutes(), terminologyRoutes()...)...)
 }
 
 // New returns the HTTP handler serving resources. It fails without a

@@ -644,7 +644,8 @@ func terminologyResources(resources []map[string]any) []map[string]any {
 			})
 			i = len(resources) - 1
 		}
-		resources[i]["operation"] = ops
+		served, _ := resources[i]["operation"].([]map[string]string) // $validate, once the type is served
+		resources[i]["operation"] = append(slices.Clip(served), ops...)
 	}
 	return resources
 }
