@@ -103,7 +103,7 @@ type route struct {
 	// Operation names an operation served on every type (validate); its
 	// Interaction is "operation".
 	Operation string
-	handler     func(*Server, echo.Context) error
+	handler   func(*Server, echo.Context) error
 }
 
 // routes lists every route matcare serves. It is a function because the
