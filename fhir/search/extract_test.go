@@ -296,6 +296,27 @@ func TestExtract(t *testing.T) {
 				"entity":  {"Goal/g type=Goal"},
 				"patient": {"Patient/p type=Patient"},
 			}},
+		{"Observation composites on the resource and its components", "Observation", `{"resourceType":"Observation","status":"final",
+			"code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},"effectivePeriod":{"start":"2024-03-01"},
+			"valueSampledData":{"origin":{"value":0},"period":1,"dimensions":1,"data":"1 2"},
+			"component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":107,"unit":"mmHg"}},
+			{"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},"valueQuantity":{"value":60}}]}`,
+			map[string][]string{
+				"date":                          {"2024-03-01T00:00:00Z/+inf"},
+				"combo-code":                    {"http://loinc.org|85354-9", "http://loinc.org|8480-6", "http://loinc.org|8462-4"},
+				"value-quantity":                nil, // SampledData is not indexed
+				"component-value-quantity":      {"107 | mmHg 107", "60 |  60"},
+				"code-value-quantity":           nil,
+				"component-code-value-quantity": {"[component-code: http://loinc.org|8480-6; component-value-quantity: 107 | mmHg 107]", "[component-code: http://loinc.org|8462-4; component-value-quantity: 60 |  60]"},
+				"combo-code-value-quantity":     {"[combo-code: http://loinc.org|8480-6; combo-value-quantity: 107 | mmHg 107]", "[combo-code: http://loinc.org|8462-4; combo-value-quantity: 60 |  60]"},
+			}},
+		{"Observation code-value pairs on the resource", "Observation", `{"resourceType":"Observation","status":"final",
+			"code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"valueQuantity":{"value":67.5,"system":"http://unitsofmeasure.org","code":"kg"}}`,
+			map[string][]string{
+				"code-value-quantity":       {"[code: http://loinc.org|29463-7; value-quantity: 67.5 http://unitsofmeasure.org|kg  67.5]"},
+				"combo-code-value-quantity": {"[combo-code: http://loinc.org|29463-7; combo-value-quantity: 67.5 http://unitsofmeasure.org|kg  67.5]"},
+				"code-value-concept":        nil,
+			}},
 		{"duplicates dropped", "Goal", `{"resourceType":"Goal","category":[{"coding":[{"code":"a"}]},{"coding":[{"code":"a"}]}]}`,
 			map[string][]string{"category": {"|a"}}},
 	}
@@ -332,7 +353,7 @@ func TestExtractUnsupported(t *testing.T) {
 
 func TestExtractErrors(t *testing.T) {
 	tests := []struct{ typ, body string }{
-		{"Observation", `{"resourceType":"Observation"}`},
+		{"Encounter", `{"resourceType":"Encounter"}`},
 		{"Goal", `[]`},
 		{"Goal", `{"resourceType":"Patient"}`},
 		{"Goal", `{`},
@@ -379,13 +400,15 @@ func TestNormalizeRef(t *testing.T) {
 }
 
 func TestParsePath(t *testing.T) {
-	good := []string{"subject", "target.dueDate", "subject[is=Patient]", "telecom[system=email]"}
+	good := []string{"subject", "target.dueDate", "subject[is=Patient]", "telecom[system=email]", "$this",
+		"extension[url-suffix=/StructureDefinition/next-review-date].valueDate"}
 	for _, p := range good {
 		if _, err := parsePath(p); err != nil {
 			t.Errorf("parsePath(%q): %v", p, err)
 		}
 	}
-	bad := []string{"", "a..b", "a[is=Patient", "a[x=y]", "a[is=]", "a.b()", "a[is]"}
+	bad := []string{"", "a..b", "a[is=Patient", "a[x=y]", "a[is=]", "a.b()", "a[is]", "$this.a", "a.$this",
+		"extension[url-suffix=next-review-date]", "extension[url-suffix=]"}
 	for _, p := range bad {
 		if _, err := parsePath(p); err == nil {
 			t.Errorf("parsePath(%q) = nil error", p)

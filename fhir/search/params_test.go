@@ -157,7 +157,7 @@ func TestLookupAndParams(t *testing.T) {
 		{"Patient", "birthdate", true, Date},
 		{"AuditEvent", "outcome", true, Token},
 		{"Goal", "birthdate", false, ""},
-		{"Observation", "_id", false, ""},
+		{"Encounter", "_id", false, ""},
 		{"Resource", "_id", true, Token},
 		{"Goal", "nope", false, ""},
 	}
@@ -167,10 +167,11 @@ func TestLookupAndParams(t *testing.T) {
 			t.Errorf("Lookup(%s, %s) = %s, %v; want %s, %v", tt.typ, tt.name, p.Kind, ok, tt.kind, tt.ok)
 		}
 	}
-	if Params("Observation") != nil {
-		t.Error("Params(Observation) not nil")
+	if Params("Encounter") != nil {
+		t.Error("Params(Encounter) not nil")
 	}
-	if got := Types(); !slices.Equal(got, []string{"AuditEvent", "CarePlan", "Goal", "Patient", "Questionnaire", "QuestionnaireResponse"}) {
+	if got := Types(); !slices.Equal(got, []string{"AuditEvent", "CarePlan", "CareTeam", "CodeSystem", "Goal", "Observation",
+		"Organization", "Patient", "Practitioner", "Questionnaire", "QuestionnaireResponse", "RelatedPerson", "StructureDefinition", "ValueSet"}) {
 		t.Errorf("Types() = %v", got)
 	}
 }
