@@ -347,6 +347,9 @@ func TestExtractUnsupported(t *testing.T) {
 			if !p.Supported() && len(p.Paths) > 0 && p.Name != "phonetic" {
 				t.Errorf("%s %s: unexpected unsupported parameter", typ, p.Name)
 			}
+			if p.Supported() && p.Name == "phonetic" {
+				t.Errorf("%s phonetic: supported, but no phonetic algorithm is", typ)
+			}
 		}
 	}
 }
