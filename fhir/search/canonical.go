@@ -1,6 +1,10 @@
 package search
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/matcare/matcare/fhir/content"
+)
 
 // sharedDefinitions are the parameters whose official SearchParameter is
 // shared by several resource types (clinical-*, individual-*,
@@ -108,8 +112,12 @@ var sharedDefinitions = map[string]string{
 // URL is the canonical URL of the official R4 SearchParameter p
 // implements, e.g. http://hl7.org/fhir/SearchParameter/Goal-target-date,
 // .../clinical-patient or .../Resource-lastUpdated (the definition of a
-// CapabilityStatement searchParam).
+// CapabilityStatement searchParam); for a Custom parameter, matcare's own
+// <content.DefaultBase>/SearchParameter/<Type>-<name>.
 func (p Param) URL() string {
+	if p.Custom {
+		return content.DefaultBase + "/SearchParameter/" + p.Type + "-" + p.Name
+	}
 	const base = "http://hl7.org/fhir/SearchParameter/"
 	if id, ok := sharedDefinitions[p.Type+" "+p.Name]; ok {
 		return base + id

@@ -317,6 +317,12 @@ func TestExtract(t *testing.T) {
 				"combo-code-value-quantity": {"[combo-code: http://loinc.org|29463-7; combo-value-quantity: 67.5 http://unitsofmeasure.org|kg  67.5]"},
 				"code-value-concept":        nil,
 			}},
+		{"Goal next-review: the extension under any base", "Goal", `{"resourceType":"Goal","extension":[
+			{"url":"https://fhir.example.scot/r4/StructureDefinition/next-review-date","valueDate":"2025-01-15"},
+			{"url":"http://matcare.example/fhir/StructureDefinition/next-review-date","valueDate":"2025-02"},
+			{"url":"http://other.example/StructureDefinition/next-review-date-x","valueDate":"2026-01-01"},
+			{"url":"http://hl7.org/fhir/StructureDefinition/goal-acceptance","extension":[{"url":"status","valueCode":"agree"}]}]}`,
+			map[string][]string{"next-review": {"2025-01-15T00:00:00Z/2025-01-16T00:00:00Z", "2025-02-01T00:00:00Z/2025-03-01T00:00:00Z"}}},
 		{"duplicates dropped", "Goal", `{"resourceType":"Goal","category":[{"coding":[{"code":"a"}]},{"coding":[{"code":"a"}]}]}`,
 			map[string][]string{"category": {"|a"}}},
 	}

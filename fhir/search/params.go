@@ -12,7 +12,8 @@ import (
 // TestTableMatchesOfficialDefinitions checks it against
 // testdata/searchparameters.json (name, kind, targets, components,
 // expression), so a parameter cannot be added, dropped or retyped here
-// silently.
+// silently. The parameters matcare defines itself are marked Custom and
+// checked against their own definitions in testdata/custom.
 //
 // Paths are in matcare's path language, evaluated on the resource JSON:
 //
@@ -337,6 +338,13 @@ var params = []Param{
 		Expression: "Goal.lifecycleStatus",
 		Paths:      []string{"lifecycleStatus"},
 		Doc:        "proposed | planned | accepted | active | on-hold | completed | cancelled | entered-in-error | rejected"},
+	// matcare's own (DOMAIN.md §2.3): the agreed date of the goal's next
+	// review, an extension under the deployment's canonical base, found by
+	// the end of its url whatever that base is.
+	{Name: "next-review", Kind: Date, Type: "Goal", Custom: true,
+		Expression: "(Goal.extension.where(url.endsWith('/StructureDefinition/next-review-date')).value as date)",
+		Paths:      []string{"extension[url-suffix=/StructureDefinition/next-review-date].valueDate"},
+		Doc:        "The date agreed for the goal's next review (matcare extension next-review-date)"},
 	{Name: "patient", Kind: Reference, Type: "Goal",
 		Expression: "Goal.subject.where(resolve() is Patient)",
 		Targets:    []string{"Group", "Patient"},
