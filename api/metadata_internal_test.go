@@ -94,6 +94,15 @@ func TestCapabilitySearchParams(t *testing.T) {
 		{"AuditEvent", "_source", "Resource-source"},
 		{"Goal", "status", ""}, // a CarePlan parameter only
 		{"Goal", "next-review", "http://matcare.example/fhir/SearchParameter/Goal-next-review"},
+		{"Observation", "code-value-quantity", "Observation-code-value-quantity"},
+		{"Observation", "patient", "clinical-patient"},
+		{"Practitioner", "family", "individual-family"},
+		{"RelatedPerson", "patient", "RelatedPerson-patient"},
+		{"CareTeam", "participant", "CareTeam-participant"},
+		{"CodeSystem", "url", "conformance-url"},
+		{"ValueSet", "reference", "ValueSet-reference"},
+		{"StructureDefinition", "base", "StructureDefinition-base"},
+		{"Organization", "phonetic", ""}, // Unsupported
 	}
 	for _, tt := range tests {
 		var def string
