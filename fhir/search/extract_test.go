@@ -142,6 +142,28 @@ func TestExtractExamples(t *testing.T) {
 		"QuestionnaireResponse-bb": {
 			"subject": {"http://hl7.org/fhir/Patient/1 type=Patient"},
 		},
+		"Observation-blood-pressure": {
+			"patient":                  {"Patient/example type=Patient"},
+			"performer":                {"Practitioner/example type=Practitioner"},
+			"date":                     {"2012-09-17T00:00:00Z/2012-09-18T00:00:00Z"},
+			"component-value-quantity": {"107 http://unitsofmeasure.org|mm[Hg] mmHg 107", "60 http://unitsofmeasure.org|mm[Hg] mmHg 60"},
+			"component-code-value-quantity": {
+				"[component-code: http://loinc.org|8480-6 text=systolic blood pressure, http://snomed.info/sct|271649006 text=systolic blood pressure, " +
+					"http://acme.org/devices/clinical-codes|bp-s text=systolic blood pressure; component-value-quantity: 107 http://unitsofmeasure.org|mm[Hg] mmHg 107]",
+				"[component-code: http://loinc.org|8462-4 text=diastolic blood pressure; component-value-quantity: 60 http://unitsofmeasure.org|mm[Hg] mmHg 60]",
+			},
+		},
+		"CareTeam-example": {
+			"patient":     {"Patient/example type=Patient"},
+			"participant": {"Patient/example type=Patient"}, // "#pr1": contained, skipped.
+			"date":        {"-inf/2013-01-02T00:00:00Z"},
+		},
+		"CodeSystem-example": {
+			"url":          {"http://hl7.org/fhir/CodeSystem/example"},
+			"code":         {"|chol-mmol", "|chol-mass", "|chol"},
+			"content-mode": {"|complete"},
+			"status":       {"|draft"},
+		},
 		"Questionnaire-gcs": {
 			"url":    {"http://hl7.org/fhir/Questionnaire/gcs"},
 			"status": {"|draft"},
