@@ -920,7 +920,7 @@ func TestAttacks(t *testing.T) {
 			{"GET", ownPath + "/_history/1", ""},
 			{"GET", "/AuditEvent/" + auditID, ""},
 			{"POST", "/AuditEvent", "{}"},
-			{"GET", "/Observation/1", ""},
+			{"GET", "/Encounter/1", ""},
 			{"GET", "/Goal/a_b", ""},
 		} {
 			for _, m := range []string{rq.method, "HEAD"} {

@@ -87,7 +87,7 @@ func TestCompartmentSearch(t *testing.T) {
 		status int
 	}{
 		{"not in the compartment", e, "/Patient/p1/Questionnaire", http.StatusNotFound},
-		{"unknown type", e, "/Patient/p1/Observation", http.StatusNotFound},
+		{"unknown type", e, "/Patient/p1/Encounter", http.StatusNotFound},
 		{"other compartments", e, "/Goal/ga1/Goal", http.StatusNotFound},
 		{"bad id", e, "/Patient/a$b/Goal", http.StatusBadRequest},
 		{"needs the searched type's scope", e.as("system/Patient.rs", boardA), "/Patient/p1/Goal", http.StatusForbidden},
@@ -139,6 +139,6 @@ func TestSearchPost(t *testing.T) {
 	}
 	wantStatus(t, e.do("POST", "/Goal/_search", `{"_id":"ga1"}`, "Content-Type", "application/json"), http.StatusUnsupportedMediaType)
 	wantStatus(t, e.do("POST", "/Goal/_search", "_id=ga1", "Content-Type", form, "Authorization", ""), http.StatusUnauthorized)
-	wantStatus(t, e.do("POST", "/Observation/_search", "_id=ga1", "Content-Type", form), http.StatusNotFound)
+	wantStatus(t, e.do("POST", "/Encounter/_search", "_id=ga1", "Content-Type", form), http.StatusNotFound)
 	wantStatus(t, e.as("system/Goal.c", boardA).do("POST", "/Goal/_search", "_id=ga1", "Content-Type", form), http.StatusForbidden)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/matcare/matcare/fhir"
+	"github.com/matcare/matcare/fhir/content"
 	"github.com/matcare/matcare/fhir/search"
 )
 
@@ -55,7 +56,7 @@ func (s *Server) capabilityStatement() map[string]any {
 			"conditionalRead":   "full-support",
 			"conditionalUpdate": true,
 			"conditionalDelete": conditionalDelete,
-			"searchParam":       capabilitySearchParams(name),
+			"searchParam":       s.capabilitySearchParams(name),
 			"searchInclude":     searchIncludes(name),
 			"searchRevInclude":  searchRevIncludes(name),
 			"operation":         []map[string]string{{"name": "validate", "definition": validateDefinition}},
@@ -68,13 +69,13 @@ func (s *Server) capabilityStatement() map[string]any {
 		"interaction":      []map[string]string{{"code": "read"}, {"code": "search-type"}},
 		"readHistory":      false,
 		"updateCreate":     false,
-		"searchParam":      capabilitySearchParams(auditType),
+		"searchParam":      s.capabilitySearchParams(auditType),
 		"searchInclude":    searchIncludes(auditType),
 		"searchRevInclude": searchRevIncludes(auditType),
 	})
 	resources = terminologyResources(resources)
 	// Parameters of a system search: the Resource-level ones and _type.
-	systemParams := append(capabilitySearchParams("Resource"), map[string]string{
+	systemParams := append(s.capabilitySearchParams("Resource"), map[string]string{
 		"name": "_type", "type": string(search.Token),
 		"documentation": "Resource types searched (comma-separated); system search only",
 	})
@@ -117,17 +118,30 @@ func supportedParams(typ string) []search.Param {
 
 // capabilitySearchParams are the CapabilityStatement searchParam entries
 // of typ: every supported parameter of the search table.
-func capabilitySearchParams(typ string) []map[string]string {
+func (s *Server) capabilitySearchParams(typ string) []map[string]string {
 	var out []map[string]string
 	for _, p := range supportedParams(typ) {
 		out = append(out, map[string]string{
 			"name":          p.Name,
-			"definition":    p.URL(),
+			"definition":    s.definition(p),
 			"type":          string(p.Kind),
 			"documentation": searchParamDoc(p),
 		})
 	}
 	return out
+}
+
+// definition is the canonical URL of p's SearchParameter: the official
+// one, or for a parameter of matcare's own, its URL under the
+// deployment's canonical base.
+func (s *Server) definition(p search.Param) string {
+	u := p.URL()
+	if p.Custom && s.cfg.CanonicalBase != "" {
+		if rest, ok := strings.CutPrefix(u, content.DefaultBase); ok {
+			u = s.cfg.CanonicalBase + rest
+		}
+	}
+	return u
 }
 
 // searchParamDoc documents p: the official description, where matcare's
@@ -139,6 +153,9 @@ func searchParamDoc(p search.Param) string {
 	}
 	if p.Note != "" {
 		doc += " In matcare: " + p.Note + "."
+	}
+	if p.Custom {
+		doc += " A parameter of matcare's, not of R4."
 	}
 	if mods := modifierList(p.Kind); mods != "" {
 		doc += " Modifiers: " + mods + "."

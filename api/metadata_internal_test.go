@@ -59,7 +59,7 @@ func TestCapabilitySearchParams(t *testing.T) {
 			if sp.Type.Code() != string(p.Kind) {
 				t.Errorf("%s %s: type %s, table %s", typ, sp.Name, sp.Type.Code(), p.Kind)
 			}
-			if sp.Definition == nil || *sp.Definition != p.URL() {
+			if sp.Definition == nil || *sp.Definition != p.URL() { // the default canonical base
 				t.Errorf("%s %s: definition %v, want %s", typ, sp.Name, sp.Definition, p.URL())
 			}
 			if sp.Documentation == nil || !strings.HasPrefix(*sp.Documentation, strings.TrimSuffix(p.Doc, ".")) ||
@@ -93,6 +93,16 @@ func TestCapabilitySearchParams(t *testing.T) {
 		{"AuditEvent", "entity", "AuditEvent-entity"},
 		{"AuditEvent", "_source", "Resource-source"},
 		{"Goal", "status", ""}, // a CarePlan parameter only
+		{"Goal", "next-review", "http://matcare.example/fhir/SearchParameter/Goal-next-review"},
+		{"Observation", "code-value-quantity", "Observation-code-value-quantity"},
+		{"Observation", "patient", "clinical-patient"},
+		{"Practitioner", "family", "individual-family"},
+		{"RelatedPerson", "patient", "RelatedPerson-patient"},
+		{"CareTeam", "participant", "CareTeam-participant"},
+		{"CodeSystem", "url", "conformance-url"},
+		{"ValueSet", "reference", "ValueSet-reference"},
+		{"StructureDefinition", "base", "StructureDefinition-base"},
+		{"Organization", "phonetic", ""}, // Unsupported
 	}
 	for _, tt := range tests {
 		var def string
@@ -104,6 +114,34 @@ func TestCapabilitySearchParams(t *testing.T) {
 		if def != tt.def {
 			t.Errorf("%s %s: definition %q, want %q", tt.typ, tt.name, def, tt.def)
 		}
+	}
+}
+
+// TestCapabilityCustomDefinition checks that the definition of a search
+// parameter of matcare's own follows the deployment's canonical base.
+func TestCapabilityCustomDefinition(t *testing.T) {
+	s := &Server{cfg: Config{Version: "test", CanonicalBase: "https://fhir.example.scot/r4"}}
+	raw, err := json.Marshal(s.capabilityStatement())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := r4.UnmarshalCapabilityStatement(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := map[string]string{}
+	for _, r := range cs.Rest[0].Resource {
+		for _, sp := range r.SearchParam {
+			if sp.Definition != nil {
+				defs[r.Type.Code()+" "+sp.Name] = *sp.Definition
+			}
+		}
+	}
+	if got, want := defs["Goal next-review"], "https://fhir.example.scot/r4/SearchParameter/Goal-next-review"; got != want {
+		t.Errorf("Goal next-review: definition %q, want %q", got, want)
+	}
+	if got, want := defs["Goal target-date"], "http://hl7.org/fhir/SearchParameter/Goal-target-date"; got != want {
+		t.Errorf("Goal target-date: definition %q, want %q (official ones keep theirs)", got, want)
 	}
 }
 

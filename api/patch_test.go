@@ -119,7 +119,7 @@ func TestPatch(t *testing.T) {
 			typ := "Goal"
 			switch tt.name {
 			case "unknown type":
-				typ = "Observation"
+				typ = "Encounter"
 			case "AuditEvent is read-only":
 				typ = "AuditEvent"
 			}

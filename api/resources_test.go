@@ -87,8 +87,8 @@ func TestBadRequests(t *testing.T) {
 		status                   int
 		expr                     string
 	}{
-		{"unknown type", "POST", "/Observation", `{"resourceType":"Observation"}`, nil, 404, ""},
-		{"unknown type read", "GET", "/Observation/1", "", nil, 404, ""},
+		{"unknown type", "POST", "/Encounter", `{"resourceType":"Encounter"}`, nil, 404, ""},
+		{"unknown type read", "GET", "/Encounter/1", "", nil, 404, ""},
 		{"unknown route", "GET", "/Goal/1/_history/1/x", "", nil, 404, ""},
 		{"method not allowed", "PATCH", "/Goal/" + id + "/_history", goalBody, nil, 405, ""},
 		{"wrong content type", "POST", "/Goal", goalBody, []string{"Content-Type", "application/xml"}, 415, ""},
@@ -433,7 +433,8 @@ func TestMetadataAndHealth(t *testing.T) {
 	for _, x := range rest["resource"].([]any) {
 		types = append(types, x.(map[string]any)["type"].(string))
 	}
-	if got := strings.Join(types, ","); got != "CarePlan,Goal,Patient,Questionnaire,QuestionnaireResponse,AuditEvent,CodeSystem,ValueSet" {
+	if got := strings.Join(types, ","); got != "CarePlan,CareTeam,CodeSystem,Goal,Observation,Organization,Patient,Practitioner,"+
+		"Questionnaire,QuestionnaireResponse,RelatedPerson,StructureDefinition,ValueSet,AuditEvent" {
 		t.Errorf("types %s", got)
 	}
 	sec, _ := rest["security"].(map[string]any)

@@ -32,6 +32,11 @@ type Config struct {
 	Ping func(context.Context) error
 	// Version is the software version shown in the CapabilityStatement.
 	Version string
+	// CanonicalBase is the base of the canonical URLs of matcare's own
+	// definitions (its search parameters, extensions and terminology),
+	// as fhir/content.Load is given it; "" means
+	// fhir/content.DefaultBase.
+	CanonicalBase string
 
 	// Verifier verifies bearer tokens; required. Every FHIR route but
 	// /fhir/metadata and the SMART discovery document needs a token.
@@ -174,6 +179,7 @@ func New(log *slog.Logger, resources *service.Resources, cfg Config) (*Server, e
 	if err != nil {
 		return nil, fmt.Errorf("api: terminology: %w", err)
 	}
+	cfg.CanonicalBase = strings.TrimRight(cfg.CanonicalBase, "/")
 	s := &Server{echo: echo.New(), log: log, resources: resources, cfg: cfg, started: time.Now().UTC(),
 		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), term: term}
 	e := s.echo

@@ -20,7 +20,7 @@ func TestParse(t *testing.T) {
 		wantOK          bool
 	}{
 		{name: "valid goal", typ: "Goal", body: goal, wantOK: true},
-		{name: "unknown type", typ: "Observation", body: `{"resourceType":"Observation"}`, wantCode: r4.IssueTypeNotSupported, wantStatus: 404},
+		{name: "unknown type", typ: "Encounter", body: `{"resourceType":"Encounter"}`, wantCode: r4.IssueTypeNotSupported, wantStatus: 404},
 		{name: "not json", typ: "Goal", body: `{"resourceType":`, wantCode: r4.IssueTypeStructure, wantExpr: "Goal"},
 		{name: "array", typ: "Goal", body: `[]`, wantCode: r4.IssueTypeStructure, wantExpr: "Goal"},
 		{name: "trailing data", typ: "Goal", body: goal + `{}`, wantCode: r4.IssueTypeStructure, wantExpr: "Goal"},

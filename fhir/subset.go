@@ -40,16 +40,43 @@ var subsetDefs = map[string]subsetDef{
 			"partOf", "status", "intent", "category", "title", "description", "subject", "encounter", "period", "created", "author", "addresses"},
 		Mandatory: []string{"status", "intent", "subject"},
 	},
+	"CareTeam": {
+		Summary: []string{"id", "meta", "implicitRules", "identifier", "status", "category", "name", "subject", "encounter",
+			"period", "managingOrganization"},
+	},
+	"CodeSystem": {
+		Summary: []string{"id", "meta", "implicitRules", "url", "identifier", "version", "name", "title", "status",
+			"experimental", "date", "publisher", "contact", "useContext", "jurisdiction", "caseSensitive", "valueSet",
+			"hierarchyMeaning", "compositional", "versionNeeded", "content", "supplements", "count", "filter", "property"},
+		Mandatory: []string{"status", "content"},
+	},
 	"Goal": {
 		Summary: []string{"id", "meta", "implicitRules", "lifecycleStatus", "achievementStatus", "category", "priority", "description",
 			"subject", "start[x]", "statusDate", "expressedBy"},
 		Mandatory: []string{"lifecycleStatus", "description", "subject"},
 		Choice:    map[string][]string{"start[x]": {"date", "CodeableConcept"}},
 	},
+	"Observation": {
+		Summary: []string{"id", "meta", "implicitRules", "identifier", "basedOn", "partOf", "status", "code", "subject",
+			"focus", "encounter", "effective[x]", "issued", "performer", "value[x]", "hasMember", "derivedFrom", "component"},
+		Mandatory: []string{"status", "code"},
+		Choice: map[string][]string{
+			"effective[x]": {"dateTime", "Period", "Timing", "instant"},
+			"value[x]": {"Quantity", "CodeableConcept", "string", "boolean", "integer", "Range", "Ratio", "SampledData",
+				"time", "dateTime", "Period"},
+		},
+	},
+	"Organization": {
+		Summary: []string{"id", "meta", "implicitRules", "identifier", "active", "type", "name", "partOf"},
+	},
 	"Patient": {
 		Summary: []string{"id", "meta", "implicitRules", "identifier", "active", "name", "telecom", "gender", "birthDate", "deceased[x]",
 			"address", "managingOrganization", "link"},
 		Choice: map[string][]string{"deceased[x]": {"boolean", "dateTime"}, "multipleBirth[x]": {"boolean", "integer"}},
+	},
+	"Practitioner": {
+		Summary: []string{"id", "meta", "implicitRules", "identifier", "active", "name", "telecom", "address", "gender",
+			"birthDate"},
 	},
 	"Questionnaire": {
 		Summary: []string{"id", "meta", "implicitRules", "url", "identifier", "version", "name", "title", "status", "experimental",
@@ -59,6 +86,22 @@ var subsetDefs = map[string]subsetDef{
 	"QuestionnaireResponse": {
 		Summary: []string{"id", "meta", "implicitRules", "identifier", "basedOn", "partOf", "questionnaire", "status", "subject",
 			"encounter", "authored", "author", "source"},
+		Mandatory: []string{"status"},
+	},
+	"RelatedPerson": {
+		Summary: []string{"id", "meta", "implicitRules", "identifier", "active", "patient", "relationship", "name", "telecom",
+			"gender", "birthDate", "address"},
+		Mandatory: []string{"patient"},
+	},
+	"StructureDefinition": {
+		Summary: []string{"id", "meta", "implicitRules", "url", "identifier", "version", "name", "title", "status",
+			"experimental", "date", "publisher", "contact", "useContext", "jurisdiction", "keyword", "fhirVersion", "kind",
+			"abstract", "context", "contextInvariant", "type", "baseDefinition", "derivation"},
+		Mandatory: []string{"url", "name", "status", "kind", "abstract", "type"},
+	},
+	"ValueSet": {
+		Summary: []string{"id", "meta", "implicitRules", "url", "identifier", "version", "name", "title", "status",
+			"experimental", "date", "publisher", "contact", "useContext", "jurisdiction", "immutable"},
 		Mandatory: []string{"status"},
 	},
 }

@@ -292,7 +292,7 @@ func TestSubsetErrors(t *testing.T) {
 		{"tag not an array", "Goal", `{"resourceType":"Goal","meta":{"tag":{"code":"x"}},"text":{"div":"x"}}`, "data", nil, 500},
 		{"count", "Goal", `{"resourceType":"Goal"}`, "count", nil, 400},
 		{"unknown mode", "Goal", `{"resourceType":"Goal"}`, "TRUE", nil, 400},
-		{"unknown type", "Observation", `{"resourceType":"Observation"}`, "true", nil, 400},
+		{"unknown type", "Encounter", `{"resourceType":"Encounter"}`, "true", nil, 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -308,7 +308,7 @@ func TestSubsetErrors(t *testing.T) {
 	}
 	// Nothing asked: nothing read, so no error even for an unknown type.
 	for _, s := range []string{"", "false"} {
-		if out, err := Subset("Observation", []byte(`x`), s, nil); err != nil || string(out) != "x" {
+		if out, err := Subset("Encounter", []byte(`x`), s, nil); err != nil || string(out) != "x" {
 			t.Errorf("Subset(%q) = %s, %v", s, out, err)
 		}
 	}
@@ -422,10 +422,15 @@ func TestSubsetTableMatchesDefinitions(t *testing.T) {
 			}
 		}
 	}
-	// Every type matcare serves has its definitions.
-	for name := range Types {
-		if _, ok := subsetDefs[name]; !ok {
+	// Every type matcare serves has its definitions, and requires on the
+	// raw JSON (Type.Required) exactly its elements with min >= 1.
+	for name, typ := range Types {
+		def, ok := subsetDefs[name]
+		if !ok {
 			t.Errorf("subsetDefs lacks served type %s", name)
+		}
+		if !slices.Equal(typ.Required, def.Mandatory) {
+			t.Errorf("Types[%s].Required = %v, the definition's min >= 1 elements are %v", name, typ.Required, def.Mandatory)
 		}
 	}
 }

@@ -58,6 +58,15 @@ func TestPatients(t *testing.T) {
 			"activity":[{"detail":{"status":"scheduled","performer":[{"reference":"Patient/p2"},{"reference":"Practitioner/x"},{"reference":"Patient/p1"}]}}]}`, []string{"p1", "p2"}},
 		{"QuestionnaireResponse", `{"resourceType":"QuestionnaireResponse","status":"completed","subject":{"reference":"Patient/p3"},"author":{"reference":"Patient/p4"}}`, []string{"p3", "p4"}},
 		{"Questionnaire", `{"resourceType":"Questionnaire","status":"active"}`, nil},
+		{"RelatedPerson", `{"resourceType":"RelatedPerson","patient":{"reference":"Patient/p5"}}`, []string{"p5"}},
+		{"CareTeam", `{"resourceType":"CareTeam","subject":{"reference":"Patient/p6"},
+			"participant":[{"member":{"reference":"Patient/p7"}},{"member":{"reference":"RelatedPerson/r"}},{"onBehalfOf":{"reference":"Patient/p8"}}]}`, []string{"p6", "p7"}},
+		{"Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p9"},
+			"performer":[{"reference":"Practitioner/x"},{"reference":"Patient/p10"}],"focus":[{"reference":"Patient/p11"}]}`, []string{"p10", "p9"}},
+		// Not in the patient compartment: directory entries and shared content.
+		{"Organization", `{"resourceType":"Organization","name":"x","partOf":{"reference":"Patient/p1"}}`, nil},
+		{"Practitioner", `{"resourceType":"Practitioner","name":[{"family":"x"}]}`, nil},
+		{"CodeSystem", `{"resourceType":"CodeSystem","status":"active","content":"complete"}`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ+strings.Join(tt.want, ","), func(t *testing.T) {

@@ -46,6 +46,28 @@ var Types = map[string]*Type{
 	"QuestionnaireResponse": {Name: "QuestionnaireResponse", Required: []string{"status"},
 		Compartment: []string{"subject", "author"},
 		decode:      decoder(r4.UnmarshalQuestionnaireResponse), rules: questionnaireResponseRules},
+	"Observation": {Name: "Observation", Required: []string{"status", "code"},
+		Compartment: []string{"subject", "performer"},
+		decode:      decoder(r4.UnmarshalObservation)},
+	"RelatedPerson": {Name: "RelatedPerson", Required: []string{"patient"},
+		Compartment: []string{"patient"},
+		decode:      decoder(r4.UnmarshalRelatedPerson)},
+	"CareTeam": {Name: "CareTeam",
+		Compartment: []string{"subject", "participant.member"},
+		decode:      decoder(r4.UnmarshalCareTeam)},
+	// Organization and Practitioner are not in the patient compartment
+	// (R4 CompartmentDefinition patient): a board's directory entries.
+	// A token confined to a patient's compartment can neither read nor
+	// write them (see service.Access).
+	"Organization": {Name: "Organization", decode: decoder(r4.UnmarshalOrganization)},
+	"Practitioner": {Name: "Practitioner", decode: decoder(r4.UnmarshalPractitioner)},
+	// Terminology and profiles are shared content, like questionnaires.
+	"CodeSystem": {Name: "CodeSystem", Required: []string{"status", "content"}, Shared: true,
+		decode: decoder(r4.UnmarshalCodeSystem)},
+	"ValueSet": {Name: "ValueSet", Required: []string{"status"}, Shared: true,
+		decode: decoder(r4.UnmarshalValueSet)},
+	"StructureDefinition": {Name: "StructureDefinition", Required: []string{"url", "name", "status", "kind", "abstract", "type"},
+		Shared: true, decode: decoder(r4.UnmarshalStructureDefinition)},
 }
 
 // IsShared reports whether typ is shared content (see Type.Shared).

@@ -35,7 +35,7 @@ func TestCheckTypeID(t *testing.T) {
 		{"Goal", "", false},
 		{"Goal", "a/b", false},
 		{"Goal", string(make([]byte, 65)), false},
-		{"Observation", "a", false},
+		{"Encounter", "a", false},
 	} {
 		if err := checkTypeID(tt.typ, tt.id); (err == nil) != tt.ok {
 			t.Errorf("checkTypeID(%q, %q) = %v", tt.typ, tt.id, err)

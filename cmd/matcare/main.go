@@ -118,12 +118,21 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer, ready 
 	}
 	defer closeStorage()
 
-	handler, err := api.New(log, service.New(store).WithContent(clin), api.Config{
+	resources := service.New(store).WithContent(clin)
+	// The content resources are stored (or updated) so they can be read
+	// and searched like any other: CodeSystem/mat-standard and so on.
+	if n, err := resources.LoadContent(ctx); err != nil {
+		return fmt.Errorf("content: %w", err)
+	} else if n > 0 {
+		log.InfoContext(ctx, "content stored", "resources", n)
+	}
+	handler, err := api.New(log, resources, api.Config{
 		BaseURL: cfg.baseURL, MaxBodyBytes: cfg.maxBodyBytes, Ping: store.Ping, Version: version,
 		Verifier: verifier, BoardClaim: cfg.boardClaim, AdminScope: cfg.adminScope, NationalScope: cfg.nationalScope,
 		AuditorScope: cfg.auditorScope, TokenEndpoint: cfg.tokenEndpoint, Algs: cfg.algs,
 		RateLimit: cfg.rateLimit, RateBurst: cfg.rateBurst, ConditionalDeleteMax: cfg.conditionalDeleteMax,
 		BundleMaxBytes: cfg.bundleMaxBytes, BundleMaxEntries: cfg.bundleMaxEntries, Terminology: clin.Terms,
+		CanonicalBase: cfg.canonicalBase,
 	})
 	if err != nil {
 		return fmt.Errorf("api: %w", err)

@@ -16,20 +16,28 @@ import (
 
 func TestExamples(t *testing.T) {
 	examples := fhirtest.Examples()
-	if len(examples) != 47 {
-		t.Errorf("got %d examples, want 47", len(examples))
+	if len(examples) != 153 {
+		t.Errorf("got %d examples, want 153", len(examples))
 	}
 	if !slices.IsSortedFunc(examples, func(a, b fhirtest.Example) int { return strings.Compare(a.Name, b.Name) }) {
 		t.Error("examples are not sorted by name")
 	}
-	served := []string{"CarePlan", "Goal", "Patient", "Questionnaire", "QuestionnaireResponse"}
+	served := []string{"CarePlan", "CareTeam", "CodeSystem", "Goal", "Observation", "Organization", "Patient", "Practitioner",
+		"Questionnaire", "QuestionnaireResponse", "RelatedPerson", "StructureDefinition", "ValueSet"}
+	var rejected []string
 	for _, ex := range examples {
+		if ex.Rejected != "" {
+			rejected = append(rejected, ex.Name)
+		}
 		if !slices.Contains(served, ex.Type) || !strings.HasPrefix(ex.Name, ex.Type+"-") {
 			t.Errorf("%s: unexpected type %q", ex.Name, ex.Type)
 		}
 		if ex.ID == "" {
 			t.Errorf("%s: no id", ex.Name)
 		}
+	}
+	if want := []string{"Questionnaire-qs1", "StructureDefinition-example-composition"}; !slices.Equal(rejected, want) {
+		t.Errorf("rejected examples %v, want %v", rejected, want)
 	}
 	// The caller's copy is its own.
 	examples[0].Body[0] = 'x'

@@ -13,10 +13,18 @@ import (
 var r4Types = map[string]reflect.Type{
 	"AuditEvent":            reflect.TypeFor[r4.AuditEvent](),
 	"CarePlan":              reflect.TypeFor[r4.CarePlan](),
+	"CareTeam":              reflect.TypeFor[r4.CareTeam](),
+	"CodeSystem":            reflect.TypeFor[r4.CodeSystem](),
 	"Goal":                  reflect.TypeFor[r4.Goal](),
+	"Observation":           reflect.TypeFor[r4.Observation](),
+	"Organization":          reflect.TypeFor[r4.Organization](),
 	"Patient":               reflect.TypeFor[r4.Patient](),
+	"Practitioner":          reflect.TypeFor[r4.Practitioner](),
 	"Questionnaire":         reflect.TypeFor[r4.Questionnaire](),
 	"QuestionnaireResponse": reflect.TypeFor[r4.QuestionnaireResponse](),
+	"RelatedPerson":         reflect.TypeFor[r4.RelatedPerson](),
+	"StructureDefinition":   reflect.TypeFor[r4.StructureDefinition](),
+	"ValueSet":              reflect.TypeFor[r4.ValueSet](),
 	"Resource":              reflect.TypeFor[r4.Goal](), // id and meta, as any type has them.
 }
 
@@ -63,7 +71,7 @@ var kindTypes = map[Kind][]string{
 	Quantity:  {"Quantity"},
 	Number:    {"string", "json.Number", "Quantity"},
 	URI:       {"string"},
-	Composite: {"UsageContext"},
+	Composite: {"UsageContext", "Observation", "ObservationComponent"},
 }
 
 func typeName(t reflect.Type) string {

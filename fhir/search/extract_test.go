@@ -142,6 +142,28 @@ func TestExtractExamples(t *testing.T) {
 		"QuestionnaireResponse-bb": {
 			"subject": {"http://hl7.org/fhir/Patient/1 type=Patient"},
 		},
+		"Observation-blood-pressure": {
+			"patient":                  {"Patient/example type=Patient"},
+			"performer":                {"Practitioner/example type=Practitioner"},
+			"date":                     {"2012-09-17T00:00:00Z/2012-09-18T00:00:00Z"},
+			"component-value-quantity": {"107 http://unitsofmeasure.org|mm[Hg] mmHg 107", "60 http://unitsofmeasure.org|mm[Hg] mmHg 60"},
+			"component-code-value-quantity": {
+				"[component-code: http://loinc.org|8480-6 text=systolic blood pressure, http://snomed.info/sct|271649006 text=systolic blood pressure, " +
+					"http://acme.org/devices/clinical-codes|bp-s text=systolic blood pressure; component-value-quantity: 107 http://unitsofmeasure.org|mm[Hg] mmHg 107]",
+				"[component-code: http://loinc.org|8462-4 text=diastolic blood pressure; component-value-quantity: 60 http://unitsofmeasure.org|mm[Hg] mmHg 60]",
+			},
+		},
+		"CareTeam-example": {
+			"patient":     {"Patient/example type=Patient"},
+			"participant": {"Patient/example type=Patient"}, // "#pr1": contained, skipped.
+			"date":        {"-inf/2013-01-02T00:00:00Z"},
+		},
+		"CodeSystem-example": {
+			"url":          {"http://hl7.org/fhir/CodeSystem/example"},
+			"code":         {"|chol-mmol", "|chol-mass", "|chol"},
+			"content-mode": {"|complete"},
+			"status":       {"|draft"},
+		},
 		"Questionnaire-gcs": {
 			"url":    {"http://hl7.org/fhir/Questionnaire/gcs"},
 			"status": {"|draft"},
@@ -296,6 +318,33 @@ func TestExtract(t *testing.T) {
 				"entity":  {"Goal/g type=Goal"},
 				"patient": {"Patient/p type=Patient"},
 			}},
+		{"Observation composites on the resource and its components", "Observation", `{"resourceType":"Observation","status":"final",
+			"code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},"effectivePeriod":{"start":"2024-03-01"},
+			"valueSampledData":{"origin":{"value":0},"period":1,"dimensions":1,"data":"1 2"},
+			"component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":107,"unit":"mmHg"}},
+			{"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},"valueQuantity":{"value":60}}]}`,
+			map[string][]string{
+				"date":                          {"2024-03-01T00:00:00Z/+inf"},
+				"combo-code":                    {"http://loinc.org|85354-9", "http://loinc.org|8480-6", "http://loinc.org|8462-4"},
+				"value-quantity":                nil, // SampledData is not indexed
+				"component-value-quantity":      {"107 | mmHg 107", "60 |  60"},
+				"code-value-quantity":           nil,
+				"component-code-value-quantity": {"[component-code: http://loinc.org|8480-6; component-value-quantity: 107 | mmHg 107]", "[component-code: http://loinc.org|8462-4; component-value-quantity: 60 |  60]"},
+				"combo-code-value-quantity":     {"[combo-code: http://loinc.org|8480-6; combo-value-quantity: 107 | mmHg 107]", "[combo-code: http://loinc.org|8462-4; combo-value-quantity: 60 |  60]"},
+			}},
+		{"Observation code-value pairs on the resource", "Observation", `{"resourceType":"Observation","status":"final",
+			"code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"valueQuantity":{"value":67.5,"system":"http://unitsofmeasure.org","code":"kg"}}`,
+			map[string][]string{
+				"code-value-quantity":       {"[code: http://loinc.org|29463-7; value-quantity: 67.5 http://unitsofmeasure.org|kg  67.5]"},
+				"combo-code-value-quantity": {"[combo-code: http://loinc.org|29463-7; combo-value-quantity: 67.5 http://unitsofmeasure.org|kg  67.5]"},
+				"code-value-concept":        nil,
+			}},
+		{"Goal next-review: the extension under any base", "Goal", `{"resourceType":"Goal","extension":[
+			{"url":"https://fhir.example.scot/r4/StructureDefinition/next-review-date","valueDate":"2025-01-15"},
+			{"url":"http://matcare.example/fhir/StructureDefinition/next-review-date","valueDate":"2025-02"},
+			{"url":"http://other.example/StructureDefinition/next-review-date-x","valueDate":"2026-01-01"},
+			{"url":"http://hl7.org/fhir/StructureDefinition/goal-acceptance","extension":[{"url":"status","valueCode":"agree"}]}]}`,
+			map[string][]string{"next-review": {"2025-01-15T00:00:00Z/2025-01-16T00:00:00Z", "2025-02-01T00:00:00Z/2025-03-01T00:00:00Z"}}},
 		{"duplicates dropped", "Goal", `{"resourceType":"Goal","category":[{"coding":[{"code":"a"}]},{"coding":[{"code":"a"}]}]}`,
 			map[string][]string{"category": {"|a"}}},
 	}
@@ -326,13 +375,16 @@ func TestExtractUnsupported(t *testing.T) {
 			if !p.Supported() && len(p.Paths) > 0 && p.Name != "phonetic" {
 				t.Errorf("%s %s: unexpected unsupported parameter", typ, p.Name)
 			}
+			if p.Supported() && p.Name == "phonetic" {
+				t.Errorf("%s phonetic: supported, but no phonetic algorithm is", typ)
+			}
 		}
 	}
 }
 
 func TestExtractErrors(t *testing.T) {
 	tests := []struct{ typ, body string }{
-		{"Observation", `{"resourceType":"Observation"}`},
+		{"Encounter", `{"resourceType":"Encounter"}`},
 		{"Goal", `[]`},
 		{"Goal", `{"resourceType":"Patient"}`},
 		{"Goal", `{`},
@@ -379,13 +431,15 @@ func TestNormalizeRef(t *testing.T) {
 }
 
 func TestParsePath(t *testing.T) {
-	good := []string{"subject", "target.dueDate", "subject[is=Patient]", "telecom[system=email]"}
+	good := []string{"subject", "target.dueDate", "subject[is=Patient]", "telecom[system=email]", "$this",
+		"extension[url-suffix=/StructureDefinition/next-review-date].valueDate"}
 	for _, p := range good {
 		if _, err := parsePath(p); err != nil {
 			t.Errorf("parsePath(%q): %v", p, err)
 		}
 	}
-	bad := []string{"", "a..b", "a[is=Patient", "a[x=y]", "a[is=]", "a.b()", "a[is]"}
+	bad := []string{"", "a..b", "a[is=Patient", "a[x=y]", "a[is=]", "a.b()", "a[is]", "$this.a", "a.$this",
+		"extension[url-suffix=next-review-date]", "extension[url-suffix=]"}
 	for _, p := range bad {
 		if _, err := parsePath(p); err == nil {
 			t.Errorf("parsePath(%q) = nil error", p)

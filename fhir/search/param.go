@@ -63,6 +63,11 @@ type Param struct {
 	// Note documents where matcare's evaluation is narrower than
 	// Expression (e.g. a choice type it does not index).
 	Note string
+	// Custom marks a parameter matcare defines itself, not an official
+	// R4 one. Its SearchParameter (testdata/custom) is at URL(), under
+	// matcare's canonical base fhir/content.DefaultBase, which a
+	// deployment's base replaces wherever it is published.
+	Custom bool
 }
 
 // Supported reports whether matcare evaluates the parameter.

@@ -3,11 +3,14 @@ package search
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/matcare/matcare/fhir"
+	"github.com/matcare/matcare/fhir/content"
+	"github.com/matcare/matcare/fhir/schema"
 )
 
 // official is one entry of testdata/searchparameters.json.
@@ -74,13 +77,82 @@ func TestTableMatchesOfficialDefinitions(t *testing.T) {
 			t.Errorf("%s %s: expression %q, official %q", d.Base, d.Code, p.Expression, d.Expression)
 		}
 	}
+	official := 0
 	for _, p := range params {
-		if !seen[key{p.Type, p.Name}] {
+		switch {
+		case p.Custom && seen[key{p.Type, p.Name}]:
+			t.Errorf("%s %s: marked Custom but an official parameter has its name", p.Type, p.Name)
+		case p.Custom:
+			continue // TestCustomParamsMatchDefinitions
+		case !seen[key{p.Type, p.Name}]:
 			t.Errorf("%s %s: in the table but not among the official definitions", p.Type, p.Name)
 		}
+		official++
 	}
-	if len(params) != len(defs) {
-		t.Errorf("table has %d entries, official %d (duplicates?)", len(params), len(defs))
+	if official != len(defs) {
+		t.Errorf("table has %d official entries, official %d (duplicates?)", official, len(defs))
+	}
+}
+
+// TestCustomParamsMatchDefinitions checks the parameters matcare defines
+// itself as the official ones are checked, against their SearchParameter
+// resources in testdata/custom (one file each, valid R4): the url is
+// URL(), under matcare's canonical base, and code, base, type, expression
+// and description are the table's.
+func TestCustomParamsMatchDefinitions(t *testing.T) {
+	files, err := filepath.Glob("testdata/custom/SearchParameter-*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := map[string]official{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if issues := schema.Validate("SearchParameter", b); len(issues) > 0 {
+			t.Errorf("%s: not a valid R4 SearchParameter: %v", f, issues)
+		}
+		var sp struct {
+			official
+			ID   string   `json:"id"`
+			Base []string `json:"base"`
+		}
+		if err := json.Unmarshal(b, &sp); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(sp.Base) != 1 || "SearchParameter-"+sp.ID+".json" != filepath.Base(f) || sp.ID != sp.Base[0]+"-"+sp.Code {
+			t.Errorf("%s: id %q, base %v: want one base and the id <base>-<code> in the file name", f, sp.ID, sp.Base)
+			continue
+		}
+		sp.official.Base = sp.Base[0]
+		defs[sp.official.Base+" "+sp.Code] = sp.official
+	}
+	n := 0
+	for _, p := range params {
+		if !p.Custom {
+			continue
+		}
+		n++
+		name := p.Type + " " + p.Name
+		d, ok := defs[name]
+		if !ok {
+			t.Errorf("%s: Custom, but testdata/custom has no definition", name)
+			continue
+		}
+		if want := content.DefaultBase + "/SearchParameter/" + p.Type + "-" + p.Name; p.URL() != want || d.URL != want {
+			t.Errorf("%s: URL() %s, definition's url %s; want %s", name, p.URL(), d.URL, want)
+		}
+		if string(p.Kind) != d.Type || p.Expression != d.Expression || p.Doc != d.Description || len(p.Targets) != len(d.Target) {
+			t.Errorf("%s: table (%s, %q, %q, %v) differs from its definition (%s, %q, %q, %v)",
+				name, p.Kind, p.Expression, p.Doc, p.Targets, d.Type, d.Expression, d.Description, d.Target)
+		}
+		if !p.Supported() || len(p.Paths) == 0 {
+			t.Errorf("%s: a custom parameter matcare cannot evaluate", name)
+		}
+	}
+	if n != len(defs) {
+		t.Errorf("%d custom parameters in the table, %d definitions in testdata/custom", n, len(defs))
 	}
 }
 
@@ -153,11 +225,12 @@ func TestLookupAndParams(t *testing.T) {
 	}{
 		{"Goal", "lifecycle-status", true, Token},
 		{"Goal", "target-date", true, Date},
+		{"Goal", "next-review", true, Date},
 		{"Goal", "patient", true, Reference},
 		{"Patient", "birthdate", true, Date},
 		{"AuditEvent", "outcome", true, Token},
 		{"Goal", "birthdate", false, ""},
-		{"Observation", "_id", false, ""},
+		{"Encounter", "_id", false, ""},
 		{"Resource", "_id", true, Token},
 		{"Goal", "nope", false, ""},
 	}
@@ -167,10 +240,11 @@ func TestLookupAndParams(t *testing.T) {
 			t.Errorf("Lookup(%s, %s) = %s, %v; want %s, %v", tt.typ, tt.name, p.Kind, ok, tt.kind, tt.ok)
 		}
 	}
-	if Params("Observation") != nil {
-		t.Error("Params(Observation) not nil")
+	if Params("Encounter") != nil {
+		t.Error("Params(Encounter) not nil")
 	}
-	if got := Types(); !slices.Equal(got, []string{"AuditEvent", "CarePlan", "Goal", "Patient", "Questionnaire", "QuestionnaireResponse"}) {
+	if got := Types(); !slices.Equal(got, []string{"AuditEvent", "CarePlan", "CareTeam", "CodeSystem", "Goal", "Observation",
+		"Organization", "Patient", "Practitioner", "Questionnaire", "QuestionnaireResponse", "RelatedPerson", "StructureDefinition", "ValueSet"}) {
 		t.Errorf("Types() = %v", got)
 	}
 }

@@ -13,12 +13,24 @@ type step struct {
 	is string
 	// system keeps only elements whose system is this code.
 	system string
+	// urlSuffix keeps only elements whose url ends with it: an extension
+	// of matcare's, whose canonical base a deployment chooses
+	// (FHIRPath .where(url.endsWith('/StructureDefinition/x'))).
+	urlSuffix string
 }
+
+// thisPath is the path of the element itself (FHIRPath $this): the
+// resource, for a composite parameter whose components are read from the
+// resource root (Observation code-value-quantity).
+const thisPath = "$this"
 
 // parsePath parses a path of the table's path language.
 func parsePath(path string) ([]step, error) {
 	if path == "" {
 		return nil, fmt.Errorf("empty path")
+	}
+	if path == thisPath {
+		return nil, nil
 	}
 	var steps []step
 	for _, part := range strings.Split(path, ".") {
@@ -37,6 +49,11 @@ func parsePath(path string) ([]step, error) {
 				s.is = val
 			case key == "system":
 				s.system = val
+			case key == "url-suffix":
+				if !strings.HasPrefix(val, "/") {
+					return nil, fmt.Errorf("path %q: url-suffix %q does not start with /", path, val)
+				}
+				s.urlSuffix = val
 			default:
 				return nil, fmt.Errorf("path %q: unknown filter %q", path, key)
 			}
@@ -92,7 +109,7 @@ func eval(node any, steps []step) []any {
 
 // keeps applies the step's filter to one element.
 func (s step) keeps(e any) bool {
-	if s.is == "" && s.system == "" {
+	if s.is == "" && s.system == "" && s.urlSuffix == "" {
 		return true
 	}
 	m, ok := e.(map[string]any)
@@ -101,6 +118,11 @@ func (s step) keeps(e any) bool {
 	}
 	if s.system != "" {
 		if sys, _ := m["system"].(string); sys != s.system {
+			return false
+		}
+	}
+	if s.urlSuffix != "" {
+		if u, _ := m["url"].(string); !strings.HasSuffix(u, s.urlSuffix) {
 			return false
 		}
 	}

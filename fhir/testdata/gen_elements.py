@@ -19,7 +19,8 @@ import json
 import os
 import sys
 
-TYPES = ["AuditEvent", "CarePlan", "Goal", "Patient", "Questionnaire", "QuestionnaireResponse"]
+TYPES = ["AuditEvent", "CarePlan", "CareTeam", "CodeSystem", "Goal", "Observation", "Organization", "Patient",
+         "Practitioner", "Questionnaire", "QuestionnaireResponse", "RelatedPerson", "StructureDefinition", "ValueSet"]
 
 
 def main(pkg):

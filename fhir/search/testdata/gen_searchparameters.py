@@ -23,7 +23,8 @@ import json
 import os
 import sys
 
-TYPES = ["AuditEvent", "CarePlan", "Goal", "Patient", "Questionnaire", "QuestionnaireResponse"]
+TYPES = ["AuditEvent", "CarePlan", "CareTeam", "CodeSystem", "Goal", "Observation", "Organization", "Patient",
+         "Practitioner", "Questionnaire", "QuestionnaireResponse", "RelatedPerson", "StructureDefinition", "ValueSet"]
 RESOURCE_PARAMS = {"_id", "_lastUpdated", "_tag", "_profile", "_security", "_source"}
 CORE = "http://hl7.org/fhir/SearchParameter/"
 
