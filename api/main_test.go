@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ type env struct {
 	srv   *httptest.Server
 	base  string
 	store *repository.Store
+	res   *service.Resources // the interactions the server runs
 	uri   string // the storage server's URI and the database's name
 	db    string
 	// token is sent as the bearer token unless a request sets
@@ -74,19 +76,36 @@ func startServer(t testing.TB, store *repository.Store, backend service.Store, c
 	t.Cleanup(e.srv.Close)
 	e.base = e.srv.URL + "/fhir"
 	cfg.BaseURL, cfg.Ping, cfg.Verifier = e.base, store.Ping, newVerifier(t, e.base)
-	content, err := service.NewContent("")
+	content, err := testContent()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Terminology == nil {
 		cfg.Terminology = content.Terms
 	}
-	h, err := api.New(testLog, service.New(backend).WithContent(content), cfg)
+	e.res = service.New(backend).WithContent(content)
+	h, err := api.New(testLog, e.res, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.srv.Config.Handler = h
 	return e.as(fullScope, boardA)
+}
+
+// testContent is the clinical content under the default canonical base,
+// loaded once for every test server.
+var testContent = sync.OnceValues(func() (*service.Content, error) { return service.NewContent("") })
+
+// newContentEnv is newEnv with the content resources stored, as
+// cmd/matcare stores them at start-up (the Questionnaires a response is
+// checked against, the CodeSystems).
+func newContentEnv(t testing.TB) *env {
+	t.Helper()
+	e := newEnv(t)
+	if _, err := e.res.LoadContent(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 // response is a finished HTTP exchange.
