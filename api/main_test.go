@@ -29,7 +29,7 @@ type env struct {
 	base  string
 	store *repository.Store
 	res   *service.Resources // the interactions the server runs
-	uri   string // the storage server's URI and the database's name
+	uri   string             // the storage server's URI and the database's name
 	db    string
 	// token is sent as the bearer token unless a request sets
 	// Authorization itself ("" to send none).
