@@ -75,7 +75,12 @@ func TestSearchTenancy(t *testing.T) {
 		for _, c := range clients {
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
-				for _, k := range w.battery(c) {
+				for i, k := range w.battery(c) {
+					// Under the race detector every third query, rotating
+					// by client; CI runs all of them without it (.ci/run).
+					if raceEnabled && (i+len(c.name))%3 != 0 {
+						continue
+					}
 					w.run(t, c, k)
 				}
 			})
