@@ -758,9 +758,23 @@ func (m *txModel) modNote(r *txRes, vis func(*txPlan) bool) string {
 // wholly there or wholly absent, and there if it was acknowledged or
 // ever seen; it counts the outcomes.
 func (m *txModel) final(t *testing.T, c *child) {
-	obs, dups, _, err := searchAll(c, "_type=Goal,Patient&_count=1000&_tag="+url.QueryEscape(tagRun), false)
-	if err != nil {
-		t.Fatalf("final search: %v", err)
+	// A transaction cut off after its commit point makes searches answer
+	// 503 until it is stale (3 × the write timeout) and repaired, as the
+	// README's limits say: wait that out.
+	deadline := time.Now().Add(10*txWriteTimeout + 30*time.Second)
+	var obs map[string]txObs
+	var dups []string
+	for {
+		var st int
+		var err error
+		obs, dups, st, err = searchAll(c, "_type=Goal,Patient&_count=1000&_tag="+url.QueryEscape(tagRun), false)
+		if err == nil {
+			break
+		}
+		if st != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("final search: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
