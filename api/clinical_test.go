@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -210,5 +211,39 @@ func TestValidateOperation(t *testing.T) {
 	ro := e.as("system/Goal.read", boardA)
 	if r := ro.do("POST", "/Goal/$validate", bareGoal); r.StatusCode != http.StatusForbidden {
 		t.Errorf("read-only token: %d %s", r.StatusCode, r.body)
+	}
+}
+
+// TestCapabilityProfiles: the CapabilityStatement names matcare's profiles
+// as supported profiles of the types they constrain, and every served
+// type's $validate.
+func TestCapabilityProfiles(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("GET", "/metadata", "")
+	got := map[string][]string{}
+	validate := map[string]bool{}
+	for _, x := range r.json(t)["rest"].([]any)[0].(map[string]any)["resource"].([]any) {
+		res := x.(map[string]any)
+		typ := res["type"].(string)
+		for _, p := range asSlice(res["supportedProfile"]) {
+			got[typ] = append(got[typ], strings.TrimPrefix(p.(string), "http://matcare.example/fhir/StructureDefinition/"))
+		}
+		for _, op := range asSlice(res["operation"]) {
+			if op.(map[string]any)["name"] == "validate" {
+				validate[typ] = true
+			}
+		}
+	}
+	want := map[string][]string{"Patient": {"matcare-patient"}, "CarePlan": {"matcare-careplan", "matcare-benzo-careplan"}, "Goal": {"matcare-benzo-goal"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("supported profiles %v, want %v", got, want)
+	}
+	for _, typ := range []string{"Patient", "Observation", "CodeSystem", "StructureDefinition"} {
+		if !validate[typ] {
+			t.Errorf("%s: no $validate", typ)
+		}
+	}
+	if validate["AuditEvent"] {
+		t.Error("AuditEvent offers $validate")
 	}
 }

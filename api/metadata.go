@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/matcare/matcare/fhir"
+	"github.com/matcare/matcare/fhir/clinical"
 	"github.com/matcare/matcare/fhir/content"
 	"github.com/matcare/matcare/fhir/search"
 )
@@ -61,6 +62,9 @@ func (s *Server) capabilityStatement() map[string]any {
 			"searchRevInclude":  searchRevIncludes(name),
 			"operation":         []map[string]string{{"name": "validate", "definition": validateDefinition}},
 		})
+		if ps := clinical.ProfilesOf(s.cfg.CanonicalBase, name); len(ps) > 0 {
+			resources[len(resources)-1]["supportedProfile"] = ps
+		}
 	}
 	resources = append(resources, map[string]any{
 		"type":             auditType,

@@ -27,6 +27,18 @@ func ProfileURLs(base string) []string {
 	return out
 }
 
+// ProfilesOf returns the canonical urls of matcare's profiles of typ
+// under base (none for a type matcare does not profile).
+func ProfilesOf(base, typ string) []string {
+	var out []string
+	for _, p := range profileTypes {
+		if p.typ == typ {
+			out = append(out, ProfileURL(base, p.id))
+		}
+	}
+	return out
+}
+
 // profileOf returns the id and type of the matcare profile url names (a
 // trailing |version is ignored).
 func profileOf(base, url string) (id, typ string, ok bool) {
