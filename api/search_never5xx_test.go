@@ -33,7 +33,7 @@ func TestSearchNever5xx(t *testing.T) {
 		":of-type", ":identifier", ":Patient", ":Goal", ":bogus"}
 	n := 0
 	perParam := 6 // values per parameter without a modifier
-	modStep := 1 // every modifier on every parameter
+	modStep := 1  // every modifier on every parameter
 	if testing.Short() || raceEnabled {
 		// Under the race detector a quarter of the modifiers per parameter,
 		// rotating, so that each modifier still meets every kind; CI runs
