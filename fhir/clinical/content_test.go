@@ -11,7 +11,6 @@ import (
 	"github.com/matcare/matcare/fhir/schema"
 )
 
-
 // TestContentFiles checks the content files this package defines against
 // the code: one StructureDefinition per profile and extension, of the
 // right type and value, and the prescribing-check CodeSystem naming the
