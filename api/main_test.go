@@ -32,6 +32,10 @@ type env struct {
 	// token is sent as the bearer token unless a request sets
 	// Authorization itself ("" to send none).
 	token string
+	// resources are the interactions the server serves, with the content
+	// checks on; their content is not stored unless a test calls
+	// LoadContent, as cmd/matcare does at start-up.
+	resources *service.Resources
 }
 
 func newEnv(t testing.TB) *env {
@@ -81,7 +85,8 @@ func startServer(t testing.TB, store *repository.Store, backend service.Store, c
 	if cfg.Terminology == nil {
 		cfg.Terminology = content.Terms
 	}
-	h, err := api.New(testLog, service.New(backend).WithContent(content), cfg)
+	e.resources = service.New(backend).WithContent(content)
+	h, err := api.New(testLog, e.resources, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
