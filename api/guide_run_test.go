@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -76,99 +77,104 @@ var formatVerb = regexp.MustCompile(`%[-+# 0-9.]*[sdqvgf]`)
 func clinicalFindings(t *testing.T) (out []finding, transitions int) {
 	t.Helper()
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, "../fhir/clinical", func(fi os.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
+	names, err := filepath.Glob("../fhir/clinical/*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var files []*ast.File
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
 	consts := map[string]string{} // BZ04 → "BZ-04"
-	for _, pkg := range pkgs {
-		for _, file := range pkg.Files {
-			for _, d := range file.Decls {
-				gd, ok := d.(*ast.GenDecl)
+	for _, file := range files {
+		for _, d := range file.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok {
+				continue
+			}
+			for _, s := range gd.Specs {
+				vs, ok := s.(*ast.ValueSpec)
 				if !ok {
 					continue
 				}
-				for _, s := range gd.Specs {
-					vs, ok := s.(*ast.ValueSpec)
-					if !ok {
-						continue
-					}
-					for i, name := range vs.Names {
-						if i < len(vs.Values) {
-							if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-								consts[name.Name], _ = strconv.Unquote(lit.Value)
-							}
-							if cl, ok := vs.Values[i].(*ast.CompositeLit); ok && name.Name == "transitions" {
-								transitions = len(cl.Elts)
-							}
+				for i, name := range vs.Names {
+					if i < len(vs.Values) {
+						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							consts[name.Name], _ = strconv.Unquote(lit.Value)
+						}
+						if cl, ok := vs.Values[i].(*ast.CompositeLit); ok && name.Name == "transitions" {
+							transitions = len(cl.Elts)
 						}
 					}
 				}
 			}
 		}
 	}
-	for _, pkg := range pkgs {
-		for _, file := range pkg.Files {
-			for _, d := range file.Decls {
-				fn, ok := d.(*ast.FuncDecl)
-				if !ok || fn.Body == nil {
-					continue
-				}
-				ast.Inspect(fn.Body, func(n ast.Node) bool {
-					call, ok := n.(*ast.CallExpr)
-					if !ok {
-						return true
-					}
-					sel, ok := call.Fun.(*ast.SelectorExpr)
-					if !ok {
-						return true
-					}
-					var severity, id string
-					at := 2
-					switch sel.Sel.Name {
-					case "errorf":
-						severity = "error"
-					case "warnf":
-						severity = "warning"
-					case "infof":
-						severity = "information"
-					case "report":
-						at = 3
-						if len(call.Args) > at {
-							s, _ := call.Args[0].(*ast.SelectorExpr)
-							ident, _ := call.Args[1].(*ast.Ident)
-							if s == nil || ident == nil || consts[ident.Name] == "" {
-								t.Errorf("%s: a report call whose severity or check id is not a constant", fset.Position(call.Pos()))
-								return true
-							}
-							severity = strings.ToLower(strings.TrimPrefix(s.Sel.Name, "IssueSeverity"))
-							id = consts[ident.Name] + ": "
-						}
-					default:
-						return true
-					}
-					where := fset.Position(call.Pos()).String()
-					lit, ok := call.Args[at].(*ast.BasicLit)
-					if len(call.Args) <= at || !ok || lit.Kind != token.STRING {
-						t.Errorf("%s: a finding whose format is not a constant string", where)
-						return true
-					}
-					format, _ := strconv.Unquote(lit.Value)
-					prefix, known := rulePrefixes[fn.Name.Name]
-					if receiver(fn) == "prescriber" {
-						prefix, known = "", true
-					}
-					if !known {
-						t.Errorf("%s: function %s reports findings; add its prefix to rulePrefixes and its rows to the guide", where, fn.Name.Name)
-						return true
-					}
-					out = append(out, finding{where: where, severity: severity,
-						pattern: prefix + id + formatVerb.ReplaceAllString(format, wildcard)})
-					return true
-				})
+	for _, file := range files {
+		for _, d := range file.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				continue
 			}
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				sel, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				var severity, id string
+				at := 2
+				switch sel.Sel.Name {
+				case "errorf":
+					severity = "error"
+				case "warnf":
+					severity = "warning"
+				case "infof":
+					severity = "information"
+				case "report":
+					at = 3
+					if len(call.Args) > at {
+						s, _ := call.Args[0].(*ast.SelectorExpr)
+						ident, _ := call.Args[1].(*ast.Ident)
+						if s == nil || ident == nil || consts[ident.Name] == "" {
+							t.Errorf("%s: a report call whose severity or check id is not a constant", fset.Position(call.Pos()))
+							return true
+						}
+						severity = strings.ToLower(strings.TrimPrefix(s.Sel.Name, "IssueSeverity"))
+						id = consts[ident.Name] + ": "
+					}
+				default:
+					return true
+				}
+				where := fset.Position(call.Pos()).String()
+				lit, ok := call.Args[at].(*ast.BasicLit)
+				if len(call.Args) <= at || !ok || lit.Kind != token.STRING {
+					t.Errorf("%s: a finding whose format is not a constant string", where)
+					return true
+				}
+				format, _ := strconv.Unquote(lit.Value)
+				prefix, known := rulePrefixes[fn.Name.Name]
+				if receiver(fn) == "prescriber" {
+					prefix, known = "", true
+				}
+				if !known {
+					t.Errorf("%s: function %s reports findings; add its prefix to rulePrefixes and its rows to the guide", where, fn.Name.Name)
+					return true
+				}
+				out = append(out, finding{where: where, severity: severity,
+					pattern: prefix + id + formatVerb.ReplaceAllString(format, wildcard)})
+				return true
+			})
 		}
 	}
 	return out, transitions
