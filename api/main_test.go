@@ -28,7 +28,7 @@ type env struct {
 	srv   *httptest.Server
 	base  string
 	store *repository.Store
-	res   *service.Resources // the interactions the server runs
+	res   *service.Resources // the interactions the server runs, content checks on
 	uri   string             // the storage server's URI and the database's name
 	db    string
 	// token is sent as the bearer token unless a request sets
