@@ -247,3 +247,55 @@ func TestCapabilityProfiles(t *testing.T) {
 		t.Error("AuditEvent offers $validate")
 	}
 }
+
+// TestLapseStopsPrescription: a transaction that records a lapse and, in
+// the same Bundle, stops the prescription serving the goal is stored with
+// a warning; recording the lapse alone gives none of it.
+func TestLapseStopsPrescription(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []struct{ path, name string }{{"/Patient/p03", "Patient-p03"}, {"/Goal/g03a", "Goal-g03a"}, {"/CarePlan/cp03b", "CarePlan-cp03b"}} {
+		if r := e.do("PUT", p.path, clinicalExample(t, p.name)); r.StatusCode != http.StatusCreated {
+			t.Fatalf("%s: %d %s", p.path, r.StatusCode, r.body)
+		}
+	}
+	lapse := clinicalExample(t, "Goal-g03a-lapse")
+	stoppedPlan := strings.Replace(clinicalExample(t, "CarePlan-cp03b"), `"status": "in-progress",
+        "scheduledPeriod": {"start": "2024-06-13T10:00:00+01:00"}`, `"status": "stopped",
+        "scheduledPeriod": {"start": "2024-06-13T10:00:00+01:00"}`, 1)
+	if !strings.Contains(stoppedPlan, `"status": "stopped"`) {
+		t.Fatal("the example's prescription status was not found")
+	}
+	bundle := func(entries ...string) string {
+		return `{"resourceType":"Bundle","type":"transaction","entry":[` + strings.Join(entries, ",") + `]}`
+	}
+	entry := func(path, body string) string {
+		return `{"resource":` + body + `,"request":{"method":"PUT","url":"` + path + `"}}`
+	}
+	r := e.do("POST", "", bundle(entry("Goal/g03a", lapse), entry("CarePlan/cp03b", stoppedPlan)))
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("%d %s", r.StatusCode, r.body)
+	}
+	if n := strings.Count(string(r.body), "the same transaction stops the prescription for the goal in CarePlan/cp03b"); n != 1 {
+		t.Errorf("%d lapse-and-stop warnings, want 1: %s", n, r.body)
+	}
+	// The next review, lapse again, with the plan left as it is: no warning.
+	again := strings.Replace(lapse, `"statusDate": "2024-08-14"`, `"statusDate": "2024-09-11"`, 1)
+	r = e.do("POST", "", bundle(entry("Goal/g03a", again)))
+	if r.StatusCode != http.StatusOK || strings.Contains(string(r.body), "stops the prescription") {
+		t.Errorf("lapse alone: %d %s", r.StatusCode, r.body)
+	}
+}
+
+// TestValidateProfileOnce: a profile $validate names that the resource
+// also claims gives each finding once.
+func TestValidateProfileOnce(t *testing.T) {
+	e := newEnv(t)
+	goal := strings.Replace(clinicalExample(t, "Goal-g03a"), `"expressedBy": {"reference": "Patient/p03"}`, `"note": [{"text": "x"}]`, 1)
+	r := e.do("POST", "/Goal/$validate?profile=http://matcare.example/fhir/StructureDefinition/matcare-benzo-goal", goal)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("%d %s", r.StatusCode, r.body)
+	}
+	if n := strings.Count(string(r.body), `"expression":["Goal.expressedBy"]`); n != 1 {
+		t.Errorf("the expressedBy finding %d times: %s", n, r.body)
+	}
+}

@@ -101,6 +101,9 @@ func (s *Resources) check(ctx context.Context, a Access, p *pending) error {
 		}
 		found = append(found, is...)
 	}
+	// Each finding once: a profile $validate names that the resource also
+	// claims is checked twice.
+	found = dedupe(found)
 	// Errors first: the first issue decides a client's reading of the
 	// outcome, and clients show the first few.
 	slices.SortStableFunc(found, func(x, y fhir.Issue) int { return severityRank(x.Severity) - severityRank(y.Severity) })
@@ -110,6 +113,21 @@ func (s *Resources) check(ctx context.Context, a Access, p *pending) error {
 	p.issues = found
 	p.rec.Issues = found
 	return nil
+}
+
+// dedupe drops repeated issues (same severity, code, message and
+// expressions), keeping the first of each.
+func dedupe(is []fhir.Issue) []fhir.Issue {
+	seen := map[string]bool{}
+	out := is[:0]
+	for _, i := range is {
+		k := fmt.Sprint(i.Severity, "\x00", i.Code, "\x00", i.Diagnostics, "\x00", i.Expression)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 func severityRank(s r4.IssueSeverity) int {

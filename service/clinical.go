@@ -3,8 +3,14 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
+
+	r4 "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/matcare/matcare/fhir"
 	"github.com/matcare/matcare/fhir/clinical"
@@ -29,7 +35,7 @@ func checkProfiles(_ context.Context, s *Resources, _ Access, p *pending) ([]fhi
 
 // checkGoalReview judges a Goal's new version against the one it
 // replaces: lifecycle transitions, the review's finding and dates.
-func checkGoalReview(_ context.Context, s *Resources, _ Access, p *pending) ([]fhir.Issue, error) {
+func checkGoalReview(ctx context.Context, s *Resources, _ Access, p *pending) ([]fhir.Issue, error) {
 	if p.rec.Type != "Goal" {
 		return nil, nil
 	}
@@ -37,8 +43,79 @@ func checkGoalReview(_ context.Context, s *Resources, _ Access, p *pending) ([]f
 	if p.prev != nil {
 		prev = p.prev.Body
 	}
-	_, is := clinical.GoalReview(s.content.Base, prev, p.rec.Body)
+	review, is := clinical.GoalReview(s.content.Base, prev, p.rec.Body)
+	if review.Finding == clinical.FindingLapse {
+		stops, err := s.lapseStopsPrescription(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		is = append(is, stops...)
+	}
 	return is, nil
+}
+
+// lapseStopsPrescription warns when a transaction records a lapse on a
+// Goal and, in the same Bundle, stops a prescription serving it (DOMAIN.md
+// §2.3, seed 004: "A lapse will not automatically mean an intervention
+// will cease prematurely"): a CarePlan of the transaction whose
+// prescription activity for the goal is stopped, cancelled or on hold,
+// where the stored version had it going.
+func (s *Resources) lapseStopsPrescription(ctx context.Context, p *pending) ([]fhir.Issue, error) {
+	goalRef := "Goal/" + p.rec.ID
+	var out []fhir.Issue
+	for key, r := range p.tx {
+		if r.Type != "CarePlan" || r.Deleted {
+			continue
+		}
+		now := prescriptionStates(r.Body, goalRef)
+		if !slices.ContainsFunc(now, stopped) {
+			continue
+		}
+		cur, err := s.store.Current(ctx, r.Type, r.ID)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("content check: %s: %w", key, err)
+		}
+		if cur.Deleted || !slices.ContainsFunc(prescriptionStates(cur.Body, goalRef), func(st string) bool { return !stopped(st) }) {
+			continue
+		}
+		out = append(out, fhir.Issue{Severity: r4.IssueSeverityWarning, Code: r4.IssueTypeBusinessRule,
+			Expression: []string{"Goal.extension"},
+			Diagnostics: fmt.Sprintf("this review records a lapse, and the same transaction stops the prescription for the goal in %s: "+
+				"a lapse should be responded to compassionately and does not by itself mean the intervention ceases (seed 004)", key)})
+	}
+	slices.SortFunc(out, func(a, b fhir.Issue) int { return strings.Compare(a.Diagnostics, b.Diagnostics) })
+	return out, nil
+}
+
+// prescriptionStates are the statuses of a CarePlan's prescription
+// activities (kind MedicationRequest) that serve goalRef.
+func prescriptionStates(plan []byte, goalRef string) []string {
+	var cp struct {
+		Activity []struct {
+			Detail struct {
+				Kind   string                       `json:"kind"`
+				Status string                       `json:"status"`
+				Goal   []struct{ Reference string } `json:"goal"`
+			} `json:"detail"`
+		} `json:"activity"`
+	}
+	if json.Unmarshal(plan, &cp) != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range cp.Activity {
+		d := a.Detail
+		if d.Kind == "MedicationRequest" && slices.ContainsFunc(d.Goal, func(g struct{ Reference string }) bool { return g.Reference == goalRef }) {
+			out = append(out, d.Status)
+		}
+	}
+	return out
+}
+
+func stopped(status string) bool {
+	return status == "stopped" || status == "cancelled" || status == "on-hold"
 }
 
 // checkPrescribing runs BZ-01..BZ-12 on a CarePlan that prescribes a
