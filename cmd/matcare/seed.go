@@ -161,9 +161,9 @@ func seedPopulation(ctx context.Context, res *service.Resources, cfg synth.Confi
 // seedWrites writes the writes gen yields (total of them, for progress)
 // in order, each as an update of its version: version 1 creates the
 // resource, version n updates version n-1 (If-Match). A version already
-// stored is skipped, so a seed resumes; a version whose predecessor is
-// not the one stored, or a first version that differs from the stored
-// one (another population), stops it, as does any write the server
+// stored that says the same is skipped, so a seed resumes; one that says
+// something else (another population), or a version whose predecessor
+// is not the one stored, stops it, as does any write the server
 // refuses.
 func seedWrites(ctx context.Context, res *service.Resources, gen func(func(synth.Resource) bool), total int, progress io.Writer) (seedStats, error) {
 	st := seedStats{resources: map[string]int{}, versions: map[string]int{}, issues: map[string]int{}}
@@ -188,15 +188,11 @@ func seedWrites(ctx context.Context, res *service.Resources, gen func(func(synth
 		}
 		switch {
 		case stored >= r.Version:
-			// The people's identity tells whether the stored population
-			// is this one (other resources may hold what the server
-			// added, such as an SDS total).
-			if r.Version == 1 && r.Type == "Patient" {
-				old, err := res.VRead(actx, r.Type, r.ID, 1)
-				if err != nil || !sameResource(old.Body, r.Body) {
-					werr = fmt.Errorf("%s: the storage holds another population (another --seed, --epoch or --goals?); seed an empty database", name)
-					return false
-				}
+			// Stored already: it must be this population's version.
+			old, err := res.VRead(actx, r.Type, r.ID, r.Version)
+			if err != nil || !sameResource(r.Type, old.Body, r.Body) {
+				werr = fmt.Errorf("%s: the storage holds another population (another --seed, --epoch or --goals?) or a client changed it; seed an empty database", name)
+				return false
 			}
 			st.skipped++
 		case stored != r.Version-1:
@@ -256,15 +252,20 @@ func ruleOf(is fhir.Issue) string {
 	return sev + ": " + strings.TrimSpace(d)
 }
 
-// sameResource reports whether two versions say the same, ignoring the
-// server-owned id and meta.
-func sameResource(x, y []byte) bool {
+// sameResource reports whether a stored version of a resource of type
+// typ says what the generator wrote, ignoring the server-owned meta and,
+// in a QuestionnaireResponse, the items (the server adds the SDS total).
+func sameResource(typ string, stored, written []byte) bool {
 	var a, b map[string]any
-	if json.Unmarshal(x, &a) != nil || json.Unmarshal(y, &b) != nil {
+	if json.Unmarshal(stored, &a) != nil || json.Unmarshal(written, &b) != nil {
 		return false
 	}
-	delete(a, "meta")
-	delete(b, "meta")
+	for _, m := range []map[string]any{a, b} {
+		delete(m, "meta")
+		if typ == "QuestionnaireResponse" {
+			delete(m, "item")
+		}
+	}
 	return reflect.DeepEqual(a, b)
 }
 
