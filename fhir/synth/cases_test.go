@@ -10,10 +10,10 @@ import (
 	"time"
 )
 
-// TestGenerateReproducible: the same Config gives the same bytes, another
+// TestSynthReproducible: the same Config gives the same bytes, another
 // seed another population, a board's population does not depend on the
 // boards generated with it, and the canonical base is the configured one.
-func TestGenerateReproducible(t *testing.T) {
+func TestSynthReproducible(t *testing.T) {
 	cfg := smallConfig()
 	var first [][]byte
 	Generate(cfg, func(r Resource) bool { first = append(first, r.Body); return true })
@@ -81,7 +81,7 @@ func TestGenerateReproducible(t *testing.T) {
 	runChecks(t, moved)
 }
 
-func TestCalendar(t *testing.T) {
+func TestSynthCalendar(t *testing.T) {
 	day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
 	days := func(ds []time.Time) []string {
 		var out []string
@@ -239,11 +239,11 @@ func prescriptionStart(t *testing.T, plan map[string]any) string {
 	return best
 }
 
-// TestCaseMixTiming checks, from the generated CarePlans, that every row
+// TestSynthCaseMixTiming checks, from the generated CarePlans, that every row
 // of the case mix is the MAT 1 case doc.go says: first contact against
 // prescription start in UK days and working days, with the clock-change,
 // UTC, bank-holiday and entered-in-error cases; and each row's end.
-func TestCaseMixTiming(t *testing.T) {
+func TestSynthCaseMixTiming(t *testing.T) {
 	cfg := Config{Seed: 11, Patients: len(caseMix), Boards: []string{"S08000031"}}
 	pop := generatePopulation(t, cfg)
 	cal := newCalendar(2023, 2026)
@@ -341,10 +341,10 @@ func TestCaseMixTiming(t *testing.T) {
 	}
 }
 
-// TestCaseMixMeasures checks that one board's case mix holds what every
+// TestSynthCaseMixMeasures checks that one board's case mix holds what every
 // measure of DOMAIN.md §1.4 distinguishes (doc.go): each case below
 // appears at least once in the generated data.
-func TestCaseMixMeasures(t *testing.T) {
+func TestSynthCaseMixMeasures(t *testing.T) {
 	cfg := Config{Seed: 5, Patients: len(caseMix), Boards: []string{"S08000024"}}
 	pop := generatePopulation(t, cfg)
 	seen := map[string]int{}

@@ -18,7 +18,7 @@ import (
 	"github.com/matcare/matcare/fhir/terminology"
 )
 
-func TestCHICheckDigit(t *testing.T) {
+func TestSynthCHICheckDigit(t *testing.T) {
 	// Worked by hand: weights 10..2, check = 11 - (sum mod 11).
 	tests := []struct {
 		nine  string
@@ -212,10 +212,10 @@ func prescribingContext(res Resource, current map[string][]byte, bySubject map[s
 	return pc
 }
 
-// TestGeneratePassesChecks generates the case mix on two boards and runs
+// TestSynthPassesChecks generates the case mix on two boards and runs
 // every version through matcare's checks: no error anywhere, and every
 // prescribing check and goal-review finding is exercised.
-func TestGeneratePassesChecks(t *testing.T) {
+func TestSynthPassesChecks(t *testing.T) {
 	c := runChecks(t, smallConfig())
 	for _, bz := range []string{"BZ-01", "BZ-02", "BZ-03", "BZ-04", "BZ-05", "BZ-06", "BZ-07", "BZ-08", "BZ-09", "BZ-10", "BZ-11", "BZ-12"} {
 		if c.warnings[bz] == 0 {
@@ -251,9 +251,9 @@ func TestGeneratePassesChecks(t *testing.T) {
 	}
 }
 
-// TestGenerateRandomPassesChecks runs people drawn at random (after the
+// TestSynthRandomPassesChecks runs people drawn at random (after the
 // case mix) through the same checks, with other goal counts and epochs.
-func TestGenerateRandomPassesChecks(t *testing.T) {
+func TestSynthRandomPassesChecks(t *testing.T) {
 	for _, cfg := range []Config{
 		{Seed: 21, Patients: 100, Boards: []string{"S08000032"}},
 		{Seed: 22, Patients: 60, Boards: []string{"S08000015"}, GoalsPerPatient: 1, Epoch: time.Date(2025, 7, 15, 0, 0, 0, 0, time.UTC)},
