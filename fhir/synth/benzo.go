@@ -143,6 +143,9 @@ func (g *gen) benzoCare(e *episode) {
 					text: pick(r, goalTexts[cat]), start: day, lifecycle: "active", achievement: "in-progress",
 					acceptance: "agree", next: civilDay(nextRound), steps: trajectories["continuing"]}
 				ns.due = day.AddDate(0, 0, between(r, 12, 26)*7)
+				if ns.due.Equal(civilDay(nextRound)) { // a review date is not a target date
+					ns.due = ns.due.AddDate(0, 0, 7)
+				}
 				g.write(at.Add(-30*time.Second), "Goal", ns.id, g.goalBody(p, ns))
 				gs.replacedBy = ns.id
 				added = append(added, ns)
