@@ -34,7 +34,7 @@ var version = "dev"
 
 const usage = `usage: matcare [serve]
        matcare token --scope SCOPES [--board BOARD] [--patient ID] [--client NAME] [--ttl DURATION]
-       matcare seed [--patients N] [--boards CODES] [--seed N] [--goals N]
+       matcare seed [--patients N] [--boards CODES] [--seed N] [--goals N] [--epoch DATE]
        matcare help
 
 serve (the default) serves the matcare FHIR R4 API. Configuration comes from

@@ -1,32 +1,43 @@
-// Package synth generates a reproducible synthetic population of people in
-// MAT treatment: Patients with valid CHI numbers, MAT-episode CarePlans and
-// benzodiazepine shared Goals, for benchmarks, demos and load tests. Names
-// and numbers are made up; the same seed always yields the same resources.
 package synth
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"time"
+
+	"github.com/matcare/matcare/fhir/content"
 )
 
-// Code systems used in the generated resources (see DOMAIN.md).
+// CHISystem is the identifier system of CHI numbers (DOMAIN.md §4.3).
+const CHISystem = "urn:oid:2.16.840.1.113883.2.1.3.2.4.16.53"
+
+// Systems of HL7 terminology the generated resources use.
 const (
-	CHISystem           = "urn:oid:2.16.840.1.113883.2.1.3.2.4.16.53"
-	careplanCategory    = "http://matcare.example/fhir/CodeSystem/careplan-category"
-	matStandard         = "http://matcare.example/fhir/CodeSystem/mat-standard"
-	benzoGoalCategory   = "http://matcare.example/fhir/CodeSystem/benzo-goal-category"
-	treatmentOrient     = "http://matcare.example/fhir/CodeSystem/treatment-orientation"
-	goalAchievement     = "http://terminology.hl7.org/CodeSystem/goal-achievement"
 	identifierTypeCodes = "http://terminology.hl7.org/CodeSystem/v2-0203"
+	goalAchievement     = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+	goalAcceptanceURL   = "http://hl7.org/fhir/StructureDefinition/goal-acceptance"
+	goalRelationshipURL = "http://hl7.org/fhir/StructureDefinition/goal-relationship"
+	actReason           = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+	confidentiality     = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+	roleCode            = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+	snomed              = "http://snomed.info/sct"
+	ucum                = "http://unitsofmeasure.org"
 )
 
-// Resource is one generated resource and the board that owns it.
+// Resource is one write of the population: the resource, the board that
+// owns it and which version of it the write makes.
 type Resource struct {
 	Type, ID, Board string
-	Body            []byte
+	// Version is the version this write makes when the population is
+	// written in order into an empty store: 1 for the first write of
+	// Type/ID, 2 for the next, and so on. A Goal review, a care plan's
+	// change and an episode's end are later versions of the same
+	// resource.
+	Version int
+	Body    []byte
 }
 
 // Config sizes a population.
@@ -34,118 +45,147 @@ type Config struct {
 	Seed     uint64
 	Patients int      // per board
 	Boards   []string // board codes
-	// GoalsPerPatient is the most goals a patient has (1..GoalsPerPatient,
-	// uniformly); default 3.
+	// GoalsPerPatient is the most benzodiazepine shared goals a person
+	// with a benzodiazepine care plan has; default 3. The case mix has
+	// up to 2; with 1 it keeps only each row's first goal.
 	GoalsPerPatient int
-	// Epoch anchors every date; default 2026-01-01 UTC.
+	// Epoch is the day the data end: every clinical time is before it,
+	// except appointments booked after it. Default 2026-01-01. The data
+	// span the two years before it.
 	Epoch time.Time
+	// Base is the canonical base of matcare's content
+	// (MATCARE_CANONICAL_BASE); "" means content.DefaultBase.
+	Base string
 }
 
-// Count returns how many resources Generate yields for cfg, for progress.
-// It runs the generator without building bodies' JSON twice.
+// DefaultEpoch is the Epoch of a Config that sets none.
+var DefaultEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// span is how far back from the epoch the data go.
+const span = 730 // days
+
+// Count returns how many writes Generate yields for cfg, for progress.
 func Count(cfg Config) int {
 	n := 0
 	Generate(cfg, func(Resource) bool { n++; return true })
 	return n
 }
 
-var (
-	given  = []string{"Ailsa", "Callum", "Eilidh", "Fraser", "Isla", "Lewis", "Morag", "Rory", "Skye", "Struan", "Kirsty", "Euan", "Shona", "Hamish", "Mhairi", "Craig"}
-	family = []string{"Campbell", "MacDonald", "Stewart", "Robertson", "Thomson", "Anderson", "Scott", "Murray", "MacLeod", "Reid", "Ross", "Paterson", "Fraser", "Kerr", "Gray", "Hamilton"}
-	goals  = []struct{ code, orientation, text string }{
-		{"immediate-harm-reduction", "harm-reduction", "Carry naloxone and never use alone"},
-		{"psychosocial-intervention", "harm-reduction", "Attend weekly psychosocial sessions"},
-		{"supported-self-reduction", "harm-reduction", "Cut street benzos to 2 days a week"},
-		{"medication-assisted-detox", "abstinence", "Complete a diazepam taper over 12 weeks"},
-		{"medication-assisted-stabilisation", "harm-reduction", "Stable on prescribed diazepam, no street supply"},
-	}
-	lifecycle   = []string{"active", "active", "active", "active", "on-hold", "completed", "proposed", "cancelled"}
-	achievement = []string{"in-progress", "improving", "worsening", "no-change", "achieved", "sustaining"}
-)
-
-// Generate calls yield with every resource of the population, in a fixed
-// order (per board and patient: Patient, Goals, CarePlan), stopping early
-// if yield returns false.
+// Generate calls yield with every write of the population, stopping
+// early if yield returns false. Per board: the directory
+// (Organizations, Practitioners), then person by person their
+// resources and versions in the order of the clinical times they record
+// (Patient first). Writing them in this order through the service is
+// how the checks see each version with the state it was made in.
+//
+// The same Config always yields the same bytes. It panics if the
+// content cannot be read (it is embedded; its tests guard it).
 func Generate(cfg Config, yield func(Resource) bool) {
 	if cfg.GoalsPerPatient <= 0 {
 		cfg.GoalsPerPatient = 3
 	}
 	if cfg.Epoch.IsZero() {
-		cfg.Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		cfg.Epoch = DefaultEpoch
 	}
+	if cfg.Base == "" {
+		cfg.Base = content.DefaultBase
+	}
+	t, err := loadTerms(cfg.Base)
+	if err != nil {
+		panic(err)
+	}
+	epochDay := civilDay(cfg.Epoch)
+	cal := newCalendar(epochDay.Year()-3, epochDay.Year()+1)
 	for _, board := range cfg.Boards {
-		r := rand.New(rand.NewPCG(cfg.Seed, hash(board)))
-		for i := 1; i <= cfg.Patients; i++ {
-			pid := fmt.Sprintf("p-%s-%06d", board, i)
-			birth := cfg.Epoch.AddDate(-18-r.IntN(50), 0, -r.IntN(365))
-			male := r.IntN(2) == 0
-			gender := "female"
-			if male {
-				gender = "male"
-			}
-			patient := map[string]any{
-				"resourceType": "Patient", "id": pid, "active": true,
-				"identifier": []any{map[string]any{
-					"type":   map[string]any{"coding": []any{map[string]any{"system": identifierTypeCodes, "code": "NH"}}},
-					"system": CHISystem, "value": chi(r, birth, male),
-				}},
-				"name":      []any{map[string]any{"family": family[r.IntN(len(family))], "given": []any{given[r.IntN(len(given))]}}},
-				"gender":    gender,
-				"birthDate": birth.Format("2006-01-02"),
-			}
-			if !yield(res("Patient", pid, board, patient)) {
-				return
-			}
-			start := cfg.Epoch.AddDate(0, 0, -r.IntN(730))
-			var goalRefs []any
-			for g := 1; g <= 1+r.IntN(cfg.GoalsPerPatient); g++ {
-				gid := fmt.Sprintf("g-%s-%06d-%d", board, i, g)
-				kind := goals[r.IntN(len(goals))]
-				goalStart := start.AddDate(0, 0, r.IntN(60))
-				goal := map[string]any{
-					"resourceType": "Goal", "id": gid,
-					"lifecycleStatus":   lifecycle[r.IntN(len(lifecycle))],
-					"achievementStatus": map[string]any{"coding": []any{map[string]any{"system": goalAchievement, "code": achievement[r.IntN(len(achievement))]}}},
-					"category": []any{
-						map[string]any{"coding": []any{map[string]any{"system": benzoGoalCategory, "code": kind.code}}},
-						map[string]any{"coding": []any{map[string]any{"system": treatmentOrient, "code": kind.orientation}}},
-					},
-					"description": map[string]any{"text": kind.text},
-					"subject":     map[string]any{"reference": "Patient/" + pid},
-					"startDate":   goalStart.Format("2006-01-02"),
-					"target":      []any{map[string]any{"dueDate": goalStart.AddDate(0, 0, 28+r.IntN(120)).Format("2006-01-02")}},
-					"expressedBy": map[string]any{"reference": "Patient/" + pid},
-				}
-				goalRefs = append(goalRefs, map[string]any{"reference": "Goal/" + gid})
-				if !yield(res("Goal", gid, board, goal)) {
-					return
+		g := &gen{cfg: cfg, t: t, cal: cal, board: board, yield: yield, versions: map[string]int{},
+			r:        rand.New(rand.NewPCG(cfg.Seed, hash(board))),
+			epochDay: epochDay, epochStart: epochDay.AddDate(0, 0, -span)}
+		g.dir = g.directory()
+		g.flush()
+		for i := 1; i <= cfg.Patients && !g.stopped; i++ {
+			sc := randomScenario(g.r, cfg.GoalsPerPatient)
+			if i <= len(caseMix) {
+				sc = caseMix[i-1]
+				if len(sc.goals) > cfg.GoalsPerPatient {
+					sc.goals = sc.goals[:cfg.GoalsPerPatient]
 				}
 			}
-			cpid := fmt.Sprintf("cp-%s-%06d", board, i)
-			plan := map[string]any{
-				"resourceType": "CarePlan", "id": cpid, "status": "active", "intent": "plan",
-				"category": []any{
-					map[string]any{"coding": []any{map[string]any{"system": careplanCategory, "code": "mat-episode"}}},
-					map[string]any{"coding": []any{map[string]any{"system": matStandard, "code": "MAT1"}}},
-				},
-				"subject": map[string]any{"reference": "Patient/" + pid},
-				"period":  map[string]any{"start": start.Add(time.Duration(9+r.IntN(8)) * time.Hour).Format(time.RFC3339)},
-				"goal":    goalRefs,
-			}
-			if !yield(res("CarePlan", cpid, board, plan)) {
-				return
-			}
+			g.person(i, sc)
+			g.flush()
+		}
+		if g.stopped {
+			return
 		}
 	}
 }
 
-func res(typ, id, board string, v map[string]any) Resource {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // maps of strings and slices always marshal
-	}
-	return Resource{Type: typ, ID: id, Board: board, Body: b}
+// gen generates one board's population.
+type gen struct {
+	cfg      Config
+	t        *terms
+	cal      *calendar
+	r        *rand.Rand
+	board    string
+	dir      *directory
+	yield    func(Resource) bool
+	stopped  bool
+	versions map[string]int
+	// epochDay is the day the data end; epochStart the first day they
+	// may begin.
+	epochDay, epochStart time.Time
+	pending              []pendingWrite
 }
+
+// pendingWrite is a write waiting for flush: at is the clinical time it
+// records, seq its order among writes of the same time.
+type pendingWrite struct {
+	at      time.Time
+	seq     int
+	typ, id string
+	body    obj
+}
+
+// write queues a write of the resource body made at time at.
+func (g *gen) write(at time.Time, typ, id string, body obj) {
+	g.pending = append(g.pending, pendingWrite{at: at, seq: len(g.pending), typ: typ, id: id, body: body})
+}
+
+// flush yields the queued writes in time order.
+func (g *gen) flush() {
+	slices.SortStableFunc(g.pending, func(a, b pendingWrite) int {
+		return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.seq, b.seq))
+	})
+	for _, w := range g.pending {
+		if g.stopped {
+			break
+		}
+		key := w.typ + "/" + w.id
+		g.versions[key]++
+		if !g.yield(Resource{Type: w.typ, ID: w.id, Board: g.board, Version: g.versions[key], Body: marshal(w.body)}) {
+			g.stopped = true
+		}
+	}
+	g.pending = g.pending[:0]
+}
+
+// meta is the meta of a generated resource: the profile it claims (an
+// id of matcare's profiles, or "") and the HTEST tag that marks test
+// data.
+func (g *gen) meta(profile string) obj {
+	m := o("tag", []obj{o("system", actReason, "code", "HTEST", "display", "test health data")})
+	if profile != "" {
+		m = o("profile", []string{g.t.profile(profile)}).append(m...)
+	}
+	return m
+}
+
+// ref is a Reference to typ/id.
+func ref(typ, id string) obj { return o("reference", typ+"/"+id) }
+
+func pick[T any](r *rand.Rand, list []T) T { return list[r.IntN(len(list))] }
+
+// between returns a whole number from lo to hi inclusive.
+func between(r *rand.Rand, lo, hi int) int { return lo + r.IntN(hi-lo+1) }
 
 // chi returns a valid CHI number: DDMMYY, two random digits, a sex digit
 // (odd male, even female) and the modulus-11 check digit (weights 10..2;
@@ -195,4 +235,13 @@ func hash(s string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(s))
 	return h.Sum64()
+}
+
+// idOf names a person's resource: kind-board-NNNNNN[-suffix].
+func idOf(kind, board string, n int, suffix ...any) string {
+	id := fmt.Sprintf("%s-%s-%06d", kind, board, n)
+	for _, s := range suffix {
+		id += fmt.Sprintf("-%v", s)
+	}
+	return id
 }

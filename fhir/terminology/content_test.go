@@ -76,7 +76,8 @@ func TestContentCodesUnique(t *testing.T) {
 // ownCodeSystems are the code systems of DOMAIN.md §2.1 and §1.4 this
 // package's content provides, each with a value set of all its codes.
 var ownCodeSystems = []string{"mat-standard", "benzo-goal-category", "treatment-orientation", "psychosocial-tier",
-	"goal-review-finding", "matcare-activity", "episode-end-reason", "careplan-category", "care-setting"}
+	"goal-review-finding", "matcare-activity", "episode-end-reason", "careplan-category", "care-setting",
+	"high-risk-event", "outreach-outcome"}
 
 // TestContentRules checks DOMAIN.md §2.1's rules on every code system
 // file (content complete, case-sensitive, active, versioned, under the
@@ -230,6 +231,8 @@ func TestContentCodes(t *testing.T) {
 		"episode-end-reason": {"planned-completion", "unplanned-discharge", "transfer", "death", "prison", "person-chose-to-leave"},
 		"careplan-category":  {"mat-episode", "benzo-care-plan", "recovery-care-plan"},
 		"care-setting":       {"community", "prison", "hospital", "outreach"},
+		"high-risk-event":    {"non-fatal-overdose", "prison-release", "detox-discharge", "unplanned-discharge"},
+		"outreach-outcome":   {"mat-offered", "mat-started", "mat-continued", "mat-declined", "not-reached"},
 	}
 	for id, codes := range want {
 		cs, _ := r.CodeSystemByID(id)
