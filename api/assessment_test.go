@@ -61,6 +61,16 @@ func TestAssessmentsOverHTTP(t *testing.T) {
 		if obs.Header.Get("ETag") != `W/"2"` || !strings.Contains(string(obs.body), `"valueInteger":1`) {
 			t.Errorf("Observation after the second version: %s %s", obs.Header.Get("ETag"), obs.body)
 		}
+		// A response entered in error takes its score with it.
+		eie := strings.Replace(sdsResponse("sds1", [5]string{"never", "never", "sometimes", "never", "not-difficult"}, 1),
+			`"status":"completed"`, `"status":"entered-in-error"`, 1)
+		if r := e.do("PUT", "/QuestionnaireResponse/sds1", eie); r.StatusCode != http.StatusOK {
+			t.Fatalf("entered in error: %d %s", r.StatusCode, r.body)
+		}
+		obs = e.do("GET", "/Observation/sds-sds1", "")
+		if obs.Header.Get("ETag") != `W/"3"` || !strings.Contains(string(obs.body), `"status":"entered-in-error"`) {
+			t.Errorf("Observation after the response was entered in error: %s %s", obs.Header.Get("ETag"), obs.body)
+		}
 	})
 
 	t.Run("a wrong client total is refused, nothing stored", func(t *testing.T) {

@@ -57,7 +57,13 @@ func checkResponse(ctx context.Context, s *Resources, a Access, p *pending) ([]f
 		p.rec.Body = res.Response
 	}
 	if res.Instrument == questionnaire.SDSInstrument && !p.dryRun {
-		w, err := s.sdsObservation(ctx, a, p)
+		var w *Write
+		var err error
+		if responseStatus(p.rec.Body) == "entered-in-error" {
+			w, err = s.sdsObservationInError(ctx, a, p)
+		} else {
+			w, err = s.sdsObservation(ctx, a, p)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -131,6 +137,56 @@ func (s *Resources) sdsObservation(ctx context.Context, a Access, p *pending) (*
 		return nil, err
 	}
 	return &Write{Rec: rec, Prev: prev}, nil
+}
+
+// responseStatus is a QuestionnaireResponse's status.
+func responseStatus(body []byte) string {
+	var qr struct {
+		Status string `json:"status"`
+	}
+	_ = json.Unmarshal(body, &qr)
+	return qr.Status
+}
+
+// sdsObservationInError is the write that follows a response entered in
+// error: its score's Observation, if there is one, entered in error too,
+// so that nothing counts it. nil if there is none to change.
+func (s *Resources) sdsObservationInError(ctx context.Context, a Access, p *pending) (*Write, error) {
+	id := observationID("sds", p.rec.ID)
+	cur, err := s.store.Current(ctx, "Observation", id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("SDS observation: %w", err)
+	case cur.Deleted || !a.owns(cur) || !bytes.Contains(cur.Body, []byte(`"QuestionnaireResponse/`+p.rec.ID+`"`)):
+		return nil, nil
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(cur.Body, &doc); err != nil {
+		return nil, fmt.Errorf("SDS observation: %w", err)
+	}
+	if string(doc["status"]) == `"entered-in-error"` {
+		return nil, nil
+	}
+	doc["status"] = json.RawMessage(`"entered-in-error"`)
+	body, err := json.Marshal(doc) // the server's own resource: re-encoding it loses nothing a client wrote
+	if err != nil {
+		return nil, err
+	}
+	res, err := fhir.Parse("Observation", body)
+	if err != nil {
+		return nil, fmt.Errorf("SDS observation: %w", err)
+	}
+	rec := Record{Type: "Observation", ID: id, Version: cur.Version + 1, Method: "PUT", LastUpdated: p.rec.LastUpdated,
+		Board: cur.Board, Patients: cur.Patients, Client: p.rec.Client}
+	if rec.LastUpdated.Before(cur.LastUpdated) {
+		rec.LastUpdated = cur.LastUpdated
+	}
+	if rec.Body, err = res.Stamp(id, rec.Version, rec.LastUpdated, rec.Board); err != nil {
+		return nil, err
+	}
+	return &Write{Rec: rec, Prev: cur.Version}, nil
 }
 
 // observationID is the id of the Observation derived from resource id

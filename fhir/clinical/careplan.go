@@ -51,7 +51,7 @@ func carePlanRules(c *checker, cp *carePlan) {
 					c.warnf(r4.IssueTypeRequired, at+".scheduledPeriod.start", "a %s that has started needs scheduledPeriod.start: the prescription start MAT1 measures", code)
 				}
 			}
-			if code == actOSTPrescription && current(d.Status) {
+			if code == actOSTPrescription && current(d.Status) && !depot(d.ProductCodeableConcept) {
 				if _, ok := milligrams(d.DailyAmount); !ok {
 					c.warnf(r4.IssueTypeRequired, at+".dailyAmount", "record an ost-prescription's dailyAmount in mg (UCUM): mat2-dose-in-range reads it")
 				}
@@ -157,4 +157,27 @@ func milligrams(q *quantity) (float64, bool) {
 	}
 	f, ok := massUnits[q.Code]
 	return *q.Value * f, ok
+}
+
+// depot reports whether an OST product is a long-acting injection
+// (depot buprenorphine, such as Buvidal or Sublocade), given weekly or
+// monthly: it has no daily amount, and mat2-dose-in-range does not read
+// it (DOMAIN.md §1.4: methadone and sublingual buprenorphine only).
+func depot(product *codeableConcept) bool {
+	if product == nil {
+		return false
+	}
+	texts := []string{product.Text}
+	for _, c := range product.Coding {
+		texts = append(texts, c.Display)
+	}
+	for _, t := range texts {
+		t = strings.ToLower(t)
+		for _, w := range []string{"depot", "prolonged-release injection", "prolonged release injection", "buvidal", "sublocade"} {
+			if strings.Contains(t, w) {
+				return true
+			}
+		}
+	}
+	return false
 }
