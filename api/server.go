@@ -44,7 +44,8 @@ type Config struct {
 	// BoardClaim names the token claim holding the health board (for
 	// messages; the Verifier reads it). Default auth.DefaultBoardClaim.
 	BoardClaim string
-	// AdminScope lets a client write shared content (questionnaires);
+	// AdminScope lets a client write shared content (questionnaires,
+	// code systems, value sets, structure definitions);
 	// NationalScope lets it read every board's data; AuditorScope lets it
 	// read the audit trail. Defaults DefaultAdminScope and the others.
 	AdminScope, NationalScope, AuditorScope string

@@ -14,8 +14,9 @@ type Type struct {
 	// They are checked on the raw JSON: the samply decoders invent a
 	// code for a missing required element.
 	Required []string
-	// Shared marks content every health board uses (questionnaires):
-	// it carries no board and only an administrator writes it.
+	// Shared marks content every health board uses (questionnaires,
+	// terminology, profiles): it carries no board and only an
+	// administrator writes it.
 	Shared bool
 	// Compartment lists the paths of the references that place a resource
 	// in a patient's compartment (R4 CompartmentDefinition patient). The

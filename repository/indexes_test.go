@@ -40,6 +40,12 @@ var indexedQueries = []struct {
 	{"QuestionnaireResponse", "patient=p1&status=completed", service.Tenancy{Board: "B"}, "", keys("board", "x.patient", "_id"), false},
 	{"QuestionnaireResponse", "status=completed", service.Tenancy{Board: "B", Patient: "p1"}, "", keys("board", "pat", "_id"), false},
 	{"QuestionnaireResponse", "authored=ge2025-01-01", service.Tenancy{Board: "B"}, "", keys("board", "xh.authored"), true},
+	{"Observation", "patient=p1&code=http://loinc.org|29463-7", service.Tenancy{Board: "B"}, "", keys("board", "x.patient", "_id"), false},
+	{"Observation", "code=http://loinc.org|29463-7&value-quantity=gt70", service.Tenancy{Board: "B"}, "", keys("board", "x.code", "_id"), false},
+	{"Observation", "code=http://loinc.org|29463-7", service.Tenancy{Board: "B", Patient: "p1"}, "", keys("board", "pat", "_id"), false},
+	{"CareTeam", "patient=p1&status=active", service.Tenancy{Board: "B"}, "", keys("board", "x.patient", "_id"), false},
+	{"RelatedPerson", "patient=p1", service.Tenancy{Board: "B"}, "", keys("board", "x.patient", "_id"), false},
+	{"Organization", "name=nhs", service.Tenancy{Board: "B"}, "", keys("board", "_id"), false},
 }
 
 func keys(fields ...string) bson.D {

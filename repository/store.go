@@ -363,7 +363,9 @@ func currentIndexes(typ string) []bson.D {
 	if fhir.IsShared(typ) {
 		return out
 	}
-	out = append(out, k("board", "pat", "_id"))
+	if typ == "Patient" || len(fhir.Types[typ].Compartment) > 0 {
+		out = append(out, k("board", "pat", "_id")) // no pat elsewhere (Organization, Practitioner)
+	}
 	switch typ {
 	case "Goal":
 		out = append(out, k("board", "x.patient", "_id"), k("board", "x.lifecycle-status", "_id"), k("board", "xl.target-date"))
@@ -371,6 +373,10 @@ func currentIndexes(typ string) []bson.D {
 		out = append(out, k("board", "x.patient", "_id"), k("board", "x.status", "_id"), k("board", "xh.date"), k("board", "x.goal", "_id"))
 	case "QuestionnaireResponse":
 		out = append(out, k("board", "x.patient", "_id"), k("board", "x.status", "_id"), k("board", "xh.authored"))
+	case "Observation":
+		out = append(out, k("board", "x.patient", "_id"), k("board", "x.code", "_id"))
+	case "CareTeam", "RelatedPerson":
+		out = append(out, k("board", "x.patient", "_id"))
 	}
 	return out
 }

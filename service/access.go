@@ -21,7 +21,7 @@ type Access struct {
 	Board string
 	// National lets the caller read every board's resources (never write).
 	National bool
-	// Admin lets the caller write shared content (questionnaires).
+	// Admin lets the caller write shared content (fhir.Type.Shared).
 	Admin bool
 	// Auditor lets the caller read the audit trail of its board (of every
 	// board when National).

@@ -344,7 +344,7 @@ var params = []Param{
 	{Name: "next-review", Kind: Date, Type: "Goal", Custom: true,
 		Expression: "(Goal.extension.where(url.endsWith('/StructureDefinition/next-review-date')).value as date)",
 		Paths:      []string{"extension[url-suffix=/StructureDefinition/next-review-date].valueDate"},
-		Doc:        "The date agreed for the goal's next review (matcare extension next-review-date)"},
+		Doc:        "The date agreed for the goal's next review, from matcare's extension next-review-date"},
 	{Name: "patient", Kind: Reference, Type: "Goal",
 		Expression: "Goal.subject.where(resolve() is Patient)",
 		Targets:    []string{"Group", "Patient"},
