@@ -233,6 +233,13 @@ func (p *Patch) Apply(doc []byte) (out []byte, err error) {
 	if err == nil {
 		return out, nil
 	}
+	// No operation to blame: the document itself cannot be patched (it is
+	// no JSON object; stored resources always are).
+	if _, e := p.p[:0].ApplyWithOptions(doc, opts); e != nil || len(p.p) == 0 {
+		return nil, &Error{Status: http.StatusUnprocessableEntity, Err: err,
+			Issues: []Issue{{Severity: r4.IssueSeverityError, Code: r4.IssueTypeProcessing,
+				Diagnostics: "the patch cannot be applied: the resource is not a JSON object; nothing was changed"}}}
+	}
 	// The first failing operation ends the shortest failing prefix: find it
 	// by bisection (a prefix that fails stays failed as it grows).
 	lo, hi := 0, len(p.p) // p[:lo] applies, p[:hi] fails
