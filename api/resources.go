@@ -28,15 +28,21 @@ func errUnknownType(typ string) error {
 	return fhir.Errorf(r4.IssueTypeNotSupported, "", "resource type %q is not supported", typ).WithStatus(http.StatusNotFound)
 }
 
-func (s *Server) create(c echo.Context) error {
-	typ, err := knownType(c)
-	if err != nil {
-		return err
+// typedBody checks what a request carrying a resource of the URL's type
+// needs (a served type, an acceptable response format) and reads its body.
+func (s *Server) typedBody(c echo.Context) (typ string, body []byte, err error) {
+	if typ, err = knownType(c); err != nil {
+		return "", nil, err
 	}
 	if err := negotiate(c); err != nil {
-		return err
+		return "", nil, err
 	}
-	body, err := s.readBody(c)
+	body, err = s.readBody(c)
+	return typ, body, err
+}
+
+func (s *Server) create(c echo.Context) error {
+	typ, body, err := s.typedBody(c)
 	if err != nil {
 		return err
 	}

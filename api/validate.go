@@ -30,14 +30,7 @@ func validateRoutes() []route {
 // issue the write would meet (errors included) when validation ran; a
 // 4xx when it could not (a bad request, no access).
 func (s *Server) validate(c echo.Context) error {
-	typ, err := knownType(c)
-	if err != nil {
-		return err
-	}
-	if err := negotiate(c); err != nil {
-		return err
-	}
-	body, err := s.readBody(c)
+	typ, body, err := s.typedBody(c)
 	if err != nil {
 		return err
 	}
